@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { SystemClock, type Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import type { MetadataStore } from './storage/metadata/types.js';
+import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
+import { AccountBoundaryAuthorizer, type Authorizer } from './auth/authorize.js';
+
+/**
+ * Everything a request handler may use. Built once by `createApp` (the composition root) and
+ * passed down; no module reaches for process.env, globals or the wall clock.
+ */
+export interface App {
+  readonly config: Config;
+  /** Domain time: job delays, expiries, dates in responses. The test-control API can advance it. */
+  readonly clock: Clock;
+  /**
+   * Real time, used only where the outside world's clock matters: the SigV4 ±15 minute window
+   * and the HTTP Date header. Keeping it apart from `clock` means advancing domain time (to
+   * finish a 4-hour job now) does not make every client's signature "expired".
+   */
+  readonly wallClock: Clock;
+  readonly log: Logger;
+  readonly store: MetadataStore;
+  readonly authorizer: Authorizer;
+  /** Closes everything the app opened, in reverse order. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  clock: Clock;
+  wallClock?: Clock;
+  log: Logger;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config, clock, log } = opts;
+  const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
+  const authorizer = new AccountBoundaryAuthorizer();
+  return {
+    config,
+    clock,
+    wallClock: opts.wallClock ?? new SystemClock(),
+    log,
+    store,
+    authorizer,
+    async close() {
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The one configuration schema. Every key has an environment variable, a matching CLI flag, a
+ * default and a description; docs/configuration.md is checked against this table by a test.
+ * Config is validated once at start-up and frozen; an invalid value stops the server with a
+ * message that names the variable.
+ */
+
+export interface ConfigKey<T> {
+  env: string;
+  flag: string;
+  default: T;
+  description: string;
+  parse: (raw: string) => T;
+}
+
+class ConfigValueError extends Error {}
+
+const int = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigValueError(`must be an integer from ${min} to ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigValueError(`must be an integer from ${min} to ${max}`);
+  return n;
+};
+const str = (re?: RegExp, what?: string) => (raw: string) => {
+  if (re && !re.test(raw)) throw new ConfigValueError(what ?? `must match ${re}`);
+  return raw;
+};
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string): T => {
+    if (!(values as string[]).includes(raw)) throw new ConfigValueError(`must be one of: ${values.join(', ')}`);
+    return raw as T;
+  };
+const bool = (raw: string) => {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigValueError('must be true or false');
+};
+/** Durations: `500ms`, `30s`, `5m`, `4h`, `1d`, or a plain number of seconds. */
+export const parseDuration = (raw: string): number => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new ConfigValueError('must be a duration such as 500ms, 30s, 5m, 4h or 1d');
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
+  return Math.round(n * mult);
+};
+
+export const schema = {
+  host: {
+    env: 'FIRN_HOST',
+    flag: '--host',
+    default: '127.0.0.1',
+    description: 'Address to listen on. Loopback by default; set 0.0.0.0 to listen on every interface.',
+    parse: str(/^[0-9a-zA-Z.:_-]+$/, 'must be a host name or an IP address'),
+  },
+  port: {
+    env: 'FIRN_PORT',
+    flag: '--port',
+    default: 4590,
+    description: 'TCP port to listen on (0 picks a free one).',
+    parse: int(0, 65535),
+  },
+  dataDir: {
+    env: 'FIRN_DATA_DIR',
+    flag: '--data-dir',
+    default: './data',
+    description: 'Directory for the embedded metadata database (SQLite) and the archive files.',
+    parse: str(/.+/, 'must not be empty'),
+  },
+  accountId: {
+    env: 'FIRN_ACCOUNT_ID',
+    flag: '--account-id',
+    default: '',
+    description:
+      '12-digit account id of the root credentials. With FIRN_ROOT_ACCESS_KEY_ID and FIRN_ROOT_SECRET_ACCESS_KEY; when all three are unset, random ones are generated on first start, stored in the data directory and printed once.',
+    parse: str(/^\d{12}$/, 'must be exactly 12 digits'),
+  },
+  rootAccessKeyId: {
+    env: 'FIRN_ROOT_ACCESS_KEY_ID',
+    flag: '--root-access-key-id',
+    default: '',
+    description: 'Access key id of the account root (16–128 characters of [A-Z0-9]).',
+    parse: str(/^[A-Za-z0-9]{16,128}$/, 'must be 16 to 128 letters and digits'),
+  },
+  rootSecretAccessKey: {
+    env: 'FIRN_ROOT_SECRET_ACCESS_KEY',
+    flag: '--root-secret-access-key',
+    default: '',
+    description: 'Secret access key of the account root (at least 16 characters). Never logged.',
+    parse: str(/^\S{16,256}$/, 'must be 16 to 256 characters without spaces'),
+  },
+  logLevel: {
+    env: 'FIRN_LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stdout.',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  testControl: {
+    env: 'FIRN_TEST_CONTROL',
+    flag: '--test-control',
+    default: false,
+    description:
+      'Enables the test-control API under /_firn/test/ (advance the clock, complete jobs now). Off by default; never enable it on a server others use.',
+    parse: bool,
+  },
+  maxVaultsPerAccount: {
+    env: 'FIRN_MAX_VAULTS',
+    flag: '--max-vaults',
+    default: 1000,
+    description: 'Vaults per account and region before CreateVault answers LimitExceededException (AWS: 1,000).',
+    parse: int(1, 1_000_000),
+  },
+} satisfies Record<string, ConfigKey<unknown>>;
+
+export type Schema = typeof schema;
+export type Config = { readonly [K in keyof Schema]: Schema[K]['default'] };
+
+export { ConfigValueError };

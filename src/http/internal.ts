@@ -1,0 +1,22 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from '../app.js';
+import type { InternalHandler } from './server.js';
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const buf = Buffer.from(JSON.stringify(body));
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', buf.length);
+  res.end(buf);
+}
+
+/** GET /_firn/health: unauthenticated liveness and storage check. */
+const health: InternalHandler = async (req: IncomingMessage, res: ServerResponse, app: App) => {
+  if (req.url !== '/_firn/health' || req.method !== 'GET') return false;
+  await app.store.accounts.findRootKeys();
+  sendJson(res, 200, { status: 'ok', storage: app.store.kind });
+  return true;
+};
+
+export const internalHandlers: InternalHandler[] = [health];
+export { sendJson };

@@ -1,0 +1,70 @@
+import { Errors } from '../domain/errors.js';
+import { vaultArn } from '../domain/arn.js';
+import { isoMs } from '../lib/clock.js';
+import type { VaultRecord } from '../storage/metadata/types.js';
+import type { OpContext, OpInput } from './types.js';
+
+/** Vault names: 1–255 characters of a-z, A-Z, 0-9, '_', '-', '.' (DG api-vault-put). */
+export const VAULT_NAME_RE = /^[a-zA-Z0-9_.-]{1,255}$/;
+
+export function ctxVaultArn(ctx: OpContext, name: string): string {
+  return vaultArn(ctx.region, ctx.accountId, name);
+}
+
+/**
+ * Looks up the vault named in the path. Unknown → 404 `Vault not found for ARN: <arn>`. A name
+ * with illegal characters gets the same code with the raw name in place of the ARN, as AWS does
+ * (spec §0.1, bakthat#10).
+ */
+export async function requireVault(ctx: OpContext, input: OpInput): Promise<VaultRecord> {
+  const name = input.params.vaultName!;
+  if (!VAULT_NAME_RE.test(name)) throw Errors.resourceNotFound(`Vault not found for ARN: ${name}`);
+  const v = await ctx.app.store.vaults.get({ accountId: ctx.accountId, region: ctx.region, name });
+  if (!v) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, name)}`);
+  return v;
+}
+
+/** Per-archive overhead in SizeInBytes: real figures fit 32 KiB per archive (spec §5.1). */
+export const ARCHIVE_OVERHEAD_BYTES = 32 * 1024;
+
+/** DescribeVault / ListVaults item. Every key present, in AWS's (alphabetical) order. */
+export function describeVaultJson(v: VaultRecord, counts: { numberOfArchives: number; sizeInBytes: number; lastInventoryAt: number | null }) {
+  return {
+    CreationDate: isoMs(v.createdAt),
+    LastInventoryDate: counts.lastInventoryAt === null ? null : isoMs(counts.lastInventoryAt),
+    NumberOfArchives: counts.numberOfArchives,
+    SizeInBytes: counts.sizeInBytes + counts.numberOfArchives * ARCHIVE_OVERHEAD_BYTES,
+    VaultARN: vaultArn(v.region, v.accountId, v.name),
+    VaultName: v.name,
+  };
+}
+
+/** Parses the `limit` query parameter: an integer in [1, max], else the default. */
+export function parseLimit(input: OpInput, def: number, max: number): number {
+  const raw = input.query.get('limit');
+  if (raw === null || raw === '') return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw Errors.invalidParameter(`Invalid limit: ${raw}. The limit must be an integer from 1 to ${max}.`);
+  }
+  return Number(raw);
+}
+
+/** The JSON body as an object; a missing or non-object body is a client error. */
+export function bodyObject(input: OpInput): Record<string, unknown> {
+  const b = input.body;
+  if (b === undefined) throw Errors.missingParameter('The request body is missing');
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw Errors.serialization('The request body must be a JSON object');
+  return b as Record<string, unknown>;
+}
+
+export function header(input: OpInput, name: string): string | undefined {
+  const v = input.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Printable ASCII 0x20–0x7E, at most 1,024 characters (archive and job descriptions). */
+export function isValidDescription(s: string): boolean {
+  return s.length <= 1024 && /^[\x20-\x7e]*$/.test(s);
+}
+
+export const noContent = () => ({ status: 204 });

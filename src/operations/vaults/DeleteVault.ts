@@ -1,0 +1,19 @@
+import { Errors } from '../../domain/errors.js';
+import { ctxVaultArn, requireVault } from '../common.js';
+import type { Handler } from '../types.js';
+import { vaultCounts } from './counts.js';
+
+/**
+ * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives:
+ * 400 `Vault not empty or recently written to: <ARN>` (spec §0.1, glacier-vault-remove#2).
+ */
+export const DeleteVault: Handler = async (ctx, input) => {
+  const v = await requireVault(ctx, input);
+  const counts = vaultCounts(ctx, v);
+  if (v.numberOfArchives > 0 || counts.numberOfArchives > 0) {
+    throw Errors.invalidParameter(`Vault not empty or recently written to: ${ctxVaultArn(ctx, v.name)}`);
+  }
+  await ctx.app.store.vaults.delete(v.id);
+  ctx.app.log.info({ account: ctx.accountId, region: ctx.region, vault: v.name }, 'vault deleted');
+  return { status: 204 };
+};

@@ -1,0 +1,24 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { openSqlite, type SqliteDb } from './db.js';
+import { SqliteVaultRepo } from './vaults.js';
+import { SqliteAccountRepo } from './accounts.js';
+import type { MetadataStore } from '../types.js';
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly kind = 'sqlite' as const;
+  readonly db: SqliteDb;
+  readonly vaults: SqliteVaultRepo;
+  readonly accounts: SqliteAccountRepo;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = openSqlite(file);
+    this.vaults = new SqliteVaultRepo(this.db);
+    this.accounts = new SqliteAccountRepo(this.db);
+  }
+
+  async close() {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,144 @@
+import type { SqliteDb } from './db.js';
+import type { NotificationConfig, VaultKey, VaultRecord, VaultRepo } from '../types.js';
+
+interface VaultRow {
+  id: number;
+  account_id: string;
+  region: string;
+  name: string;
+  created_at: number;
+  number_of_archives: number;
+  size_in_bytes: number;
+  last_inventory_at: number | null;
+  inventory_number_of_archives: number;
+  inventory_size_in_bytes: number;
+  last_write_at: number | null;
+}
+
+export function toVault(r: VaultRow): VaultRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    region: r.region,
+    name: r.name,
+    createdAt: r.created_at,
+    numberOfArchives: r.number_of_archives,
+    sizeInBytes: r.size_in_bytes,
+    lastInventoryAt: r.last_inventory_at,
+    inventoryNumberOfArchives: r.inventory_number_of_archives,
+    inventorySizeInBytes: r.inventory_size_in_bytes,
+    lastWriteAt: r.last_write_at,
+  };
+}
+
+export class SqliteVaultRepo implements VaultRepo {
+  readonly #db: SqliteDb;
+  readonly #s;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+    this.#s = {
+      get: db.prepare('SELECT * FROM vaults WHERE account_id = ? AND region = ? AND name = ?'),
+      getById: db.prepare('SELECT * FROM vaults WHERE id = ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM vaults WHERE account_id = ? AND region = ?'),
+      insert: db.prepare('INSERT INTO vaults (account_id, region, name, created_at) VALUES (?, ?, ?, ?)'),
+      list: db.prepare('SELECT * FROM vaults WHERE account_id = ? AND region = ? AND name >= ? ORDER BY name LIMIT ?'),
+      delete: db.prepare('DELETE FROM vaults WHERE id = ?'),
+      tags: db.prepare('SELECT tag_key, tag_value FROM vault_tags WHERE vault_id = ? ORDER BY tag_key'),
+      tagCount: db.prepare('SELECT COUNT(*) AS n FROM vault_tags WHERE vault_id = ?'),
+      tagExists: db.prepare('SELECT 1 FROM vault_tags WHERE vault_id = ? AND tag_key = ?'),
+      putTag: db.prepare(
+        'INSERT INTO vault_tags (vault_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (vault_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value',
+      ),
+      delTag: db.prepare('DELETE FROM vault_tags WHERE vault_id = ? AND tag_key = ?'),
+      getNotif: db.prepare('SELECT sns_topic, events FROM vault_notifications WHERE vault_id = ?'),
+      putNotif: db.prepare(
+        'INSERT INTO vault_notifications (vault_id, sns_topic, events) VALUES (?, ?, ?) ON CONFLICT (vault_id) DO UPDATE SET sns_topic = excluded.sns_topic, events = excluded.events',
+      ),
+      delNotif: db.prepare('DELETE FROM vault_notifications WHERE vault_id = ?'),
+      getPolicy: db.prepare('SELECT policy FROM vault_access_policies WHERE vault_id = ?'),
+      putPolicy: db.prepare(
+        'INSERT INTO vault_access_policies (vault_id, policy) VALUES (?, ?) ON CONFLICT (vault_id) DO UPDATE SET policy = excluded.policy',
+      ),
+      delPolicy: db.prepare('DELETE FROM vault_access_policies WHERE vault_id = ?'),
+    };
+  }
+
+  async create(key: VaultKey, now: number, maxPerAccount: number) {
+    return this.#db.transaction(() => {
+      const existing = this.#s.get.get(key.accountId, key.region, key.name) as VaultRow | undefined;
+      if (existing) return { vault: toVault(existing), created: false };
+      const { n } = this.#s.count.get(key.accountId, key.region) as { n: number };
+      if (n >= maxPerAccount) return { limitExceeded: true as const };
+      const info = this.#s.insert.run(key.accountId, key.region, key.name, now);
+      const row = this.#s.getById.get(info.lastInsertRowid) as VaultRow;
+      return { vault: toVault(row), created: true };
+    }).immediate();
+  }
+
+  async get(key: VaultKey) {
+    const r = this.#s.get.get(key.accountId, key.region, key.name) as VaultRow | undefined;
+    return r ? toVault(r) : null;
+  }
+
+  async getById(id: number) {
+    const r = this.#s.getById.get(id) as VaultRow | undefined;
+    return r ? toVault(r) : null;
+  }
+
+  async list(accountId: string, region: string, fromName: string | null, limit: number) {
+    return (this.#s.list.all(accountId, region, fromName ?? '', limit) as VaultRow[]).map(toVault);
+  }
+
+  async delete(id: number) {
+    this.#s.delete.run(id);
+  }
+
+  async getTags(vaultId: number) {
+    const out: Record<string, string> = {};
+    for (const r of this.#s.tags.all(vaultId) as { tag_key: string; tag_value: string }[]) out[r.tag_key] = r.tag_value;
+    return out;
+  }
+
+  async addTags(vaultId: number, tags: Record<string, string>, maxTags: number) {
+    return this.#db.transaction(() => {
+      let { n } = this.#s.tagCount.get(vaultId) as { n: number };
+      for (const k of Object.keys(tags)) if (!this.#s.tagExists.get(vaultId, k)) n++;
+      if (n > maxTags) return false;
+      for (const [k, v] of Object.entries(tags)) this.#s.putTag.run(vaultId, k, v);
+      return true;
+    }).immediate();
+  }
+
+  async removeTags(vaultId: number, keys: string[]) {
+    this.#db.transaction(() => {
+      for (const k of keys) this.#s.delTag.run(vaultId, k);
+    })();
+  }
+
+  async getNotifications(vaultId: number): Promise<NotificationConfig | null> {
+    const r = this.#s.getNotif.get(vaultId) as { sns_topic: string; events: string } | undefined;
+    return r ? { snsTopic: r.sns_topic, events: JSON.parse(r.events) as string[] } : null;
+  }
+
+  async setNotifications(vaultId: number, config: NotificationConfig) {
+    this.#s.putNotif.run(vaultId, config.snsTopic, JSON.stringify(config.events));
+  }
+
+  async deleteNotifications(vaultId: number) {
+    this.#s.delNotif.run(vaultId);
+  }
+
+  async getAccessPolicy(vaultId: number) {
+    const r = this.#s.getPolicy.get(vaultId) as { policy: string } | undefined;
+    return r ? r.policy : null;
+  }
+
+  async setAccessPolicy(vaultId: number, policy: string) {
+    this.#s.putPolicy.run(vaultId, policy);
+  }
+
+  async deleteAccessPolicy(vaultId: number) {
+    this.#s.delPolicy.run(vaultId);
+  }
+}

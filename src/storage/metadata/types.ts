@@ -1,0 +1,81 @@
+/**
+ * The metadata storage seam. Every method is one atomic unit of work (one transaction in SQL
+ * backends), so that no caller needs a generic transaction API and the SQLite (embedded) and
+ * PostgreSQL (scale-out) implementations can both honour it. Methods are async because the
+ * PostgreSQL driver is; the SQLite implementation does its work synchronously inside.
+ *
+ * Times are epoch milliseconds (numbers); conversion to wire formats happens at the edge.
+ */
+
+export interface VaultKey {
+  accountId: string;
+  region: string;
+  name: string;
+}
+
+export interface VaultRecord extends VaultKey {
+  id: number;
+  createdAt: number;
+  /** Live figures, maintained as archives are added and deleted. */
+  numberOfArchives: number;
+  sizeInBytes: number;
+  /** Last inventory snapshot (null before the first one). */
+  lastInventoryAt: number | null;
+  inventoryNumberOfArchives: number;
+  inventorySizeInBytes: number;
+  /** Last time an archive was added or deleted (null if never). */
+  lastWriteAt: number | null;
+}
+
+export interface NotificationConfig {
+  snsTopic: string;
+  events: string[];
+}
+
+export interface VaultRepo {
+  /** Idempotent: returns the existing vault if it exists. `created` says whether it is new. */
+  create(key: VaultKey, now: number, maxPerAccount: number): Promise<{ vault: VaultRecord; created: boolean } | { limitExceeded: true }>;
+  get(key: VaultKey): Promise<VaultRecord | null>;
+  getById(id: number): Promise<VaultRecord | null>;
+  /** Vaults of one account and region in ASCII name order, starting at `fromName` (inclusive). */
+  list(accountId: string, region: string, fromName: string | null, limit: number): Promise<VaultRecord[]>;
+  delete(id: number): Promise<void>;
+
+  getTags(vaultId: number): Promise<Record<string, string>>;
+  /** Adds or overwrites; fails (returns false) without change if the result would exceed maxTags. */
+  addTags(vaultId: number, tags: Record<string, string>, maxTags: number): Promise<boolean>;
+  removeTags(vaultId: number, keys: string[]): Promise<void>;
+
+  getNotifications(vaultId: number): Promise<NotificationConfig | null>;
+  setNotifications(vaultId: number, config: NotificationConfig): Promise<void>;
+  deleteNotifications(vaultId: number): Promise<void>;
+
+  getAccessPolicy(vaultId: number): Promise<string | null>;
+  setAccessPolicy(vaultId: number, policy: string): Promise<void>;
+  deleteAccessPolicy(vaultId: number): Promise<void>;
+}
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  accountId: string;
+  /** null for the account root. */
+  userName: string | null;
+  secret: string;
+  status: 'Active' | 'Inactive';
+  createdAt: number;
+}
+
+export interface AccountRepo {
+  ensureAccount(accountId: string, now: number): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | null>;
+  putAccessKey(key: AccessKeyRecord): Promise<void>;
+  /** The root key of the first account created, used to reprint hints at start-up. */
+  findRootKeys(): Promise<AccessKeyRecord[]>;
+}
+
+export interface MetadataStore {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly vaults: VaultRepo;
+  readonly accounts: AccountRepo;
+  close(): Promise<void>;
+}
