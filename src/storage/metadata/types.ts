@@ -79,3 +79,53 @@ export interface MetadataStore {
   readonly accounts: AccountRepo;
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Archives and blobs (issue #3). The archives helper owns the implementation and may extend these
+// interfaces; the members below are the contract the job system (issue #4) relies on.
+
+export interface ArchiveRecord {
+  vaultId: number;
+  /** 138 characters of [A-Za-z0-9_-]. */
+  archiveId: string;
+  size: number;
+  /** Hex SHA-256 tree hash of the whole archive. */
+  treeHash: string;
+  /** '' when none was given (inventory shows "" rather than null). */
+  description: string;
+  createdAt: number;
+  /** Key of the archive's bytes in the BlobStore. */
+  blobKey: string;
+}
+
+/** Cursor for paging archives in creation order (inventory). */
+export interface ArchiveCursor {
+  createdAt: number;
+  archiveId: string;
+}
+
+export interface ArchiveListOptions {
+  /** Inclusive lower bound on createdAt. */
+  startDate?: number;
+  /** Exclusive upper bound on createdAt. */
+  endDate?: number;
+  /** Return archives strictly after this cursor. */
+  after?: ArchiveCursor;
+  limit: number;
+}
+
+export interface ArchiveRepoContract {
+  /** A live (not deleted) archive of this vault, or null. */
+  get(vaultId: number, archiveId: string): Promise<ArchiveRecord | null>;
+  /** Packed 1 MiB leaf digests (32 bytes each) of the archive, or null if unknown. */
+  getLeaves(archiveId: string): Promise<Buffer | null>;
+  /** Live archives of a vault in (createdAt, archiveId) order, one page at a time. */
+  list(vaultId: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]>;
+}
+
+/** Reference counts on blobs: an archive holds one, each job output in its window holds one. */
+export interface BlobRefRepoContract {
+  retain(blobKey: string): Promise<void>;
+  /** Drops one reference; the blob is collected once no reference is left. */
+  release(blobKey: string): Promise<void>;
+}
