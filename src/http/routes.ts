@@ -74,6 +74,8 @@ interface CompiledRoute {
 export type RouteMatch =
   | { kind: 'match'; route: RouteDef; params: Record<string, string> }
   | { kind: 'method-not-allowed'; allow: string[] }
+  /** Path and method match, but the query selector (e.g. `operation=add|remove`) does not. */
+  | { kind: 'bad-query'; expected: Record<string, string>[] }
   | { kind: 'not-found' };
 
 export class Router {
@@ -105,6 +107,7 @@ export class Router {
       }
     }
     const allow = new Set<string>();
+    const expected: Record<string, string>[] = [];
     let pathMatched = false;
     for (const r of this.#routes) {
       if (r.segments.length !== decoded.length) continue;
@@ -132,9 +135,13 @@ export class Router {
         allow.add(r.def.method);
         continue;
       }
-      if (r.def.query && !Object.entries(r.def.query).every(([k, v]) => query.get(k) === v)) continue;
+      if (r.def.query && !Object.entries(r.def.query).every(([k, v]) => query.get(k) === v)) {
+        expected.push(r.def.query);
+        continue;
+      }
       return { kind: 'match', route: r.def, params };
     }
+    if (expected.length > 0) return { kind: 'bad-query', expected };
     if (pathMatched && allow.size > 0) return { kind: 'method-not-allowed', allow: [...allow].sort() };
     return { kind: 'not-found' };
   }

@@ -59,6 +59,12 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
       res.setHeader('Allow', m.allow.join(', '));
       throw Errors.methodNotAllowed(`The method ${req.method} is not allowed for the resource ${rawPath}`);
     }
+    if (m.kind === 'bad-query') {
+      const key = Object.keys(m.expected[0]!)[0]!;
+      throw Errors.invalidParameter(
+        `Invalid value for query parameter ${key}: ${JSON.stringify(query.get(key))}; expected one of ${m.expected.map((e) => e[key]).join(', ')}`,
+      );
+    }
     if (m.kind === 'not-found') throw Errors.unknownOperation(`No Glacier operation matches ${req.method} ${rawPath}`);
     const route = m.route;
     opName = route.op;
