@@ -1,0 +1,10 @@
+import { schema, type ConfigKey } from './schema.js';
+
+/** The Markdown table of every configuration key, as published in docs/configuration.md. */
+export function configTable(): string {
+  const rows = (Object.values(schema) as ConfigKey<unknown>[]).map((k) => {
+    const def = k.default === '' ? '(unset)' : `\`${String(k.default)}\``;
+    return `| \`${k.env}\` | \`${k.flag}\` | ${def} | ${k.description.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| Environment variable | CLI flag | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { configTable } from '../../src/config/doc.js';
+import { schema } from '../../src/config/schema.js';
+
+test('defaults: loopback, port 4590, ./data', () => {
+  const c = loadConfig({});
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 4590);
+  assert.equal(c.dataDir, './data');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('environment variables and flags (flags win)', () => {
+  const c = loadConfig({ FIRN_PORT: '8080', FIRN_HOST: '0.0.0.0' }, { port: '9090' });
+  assert.equal(c.port, 9090);
+  assert.equal(c.host, '0.0.0.0');
+});
+
+test('invalid values stop start-up with a message naming the variable', () => {
+  assert.throws(() => loadConfig({ FIRN_PORT: 'http' }), (e: Error) => e instanceof ConfigError && /FIRN_PORT="http": must be an integer/.test(e.message));
+  assert.throws(() => loadConfig({ FIRN_PORT: '70000' }), ConfigError);
+  assert.throws(() => loadConfig({}, { port: '-1' }), (e: Error) => /--port/.test(e.message));
+  assert.throws(() => loadConfig({ FIRN_ACCOUNT_ID: '12345' }), (e: Error) => /FIRN_ACCOUNT_ID.*12 digits/.test(e.message));
+  assert.throws(
+    () => loadConfig({ FIRN_ACCOUNT_ID: '111122223333' }),
+    (e: Error) => /must be set together/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ FIRN_LOG_LEVEL: 'loud' }), (e: Error) => /one of/.test(e.message));
+});
+
+test('docs/configuration.md lists every key and is current', () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  assert.ok(doc.includes(configTable()), 'run: node --import tsx scripts/gen-config-doc.ts');
+  for (const k of Object.values(schema)) assert.ok(doc.includes(k.env), k.env);
+});
+
+test('`firn serve` with an invalid value exits 2 with a clear message', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then(m => m.main(['node','firn','serve']))"], {
+    env: { ...process.env, FIRN_PORT: 'http', FIRN_DATA_DIR: '/nonexistent/never-created' },
+    encoding: 'utf8',
+    cwd: new URL('../..', import.meta.url).pathname,
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /FIRN_PORT="http": must be an integer from 0 to 65535/);
+});
