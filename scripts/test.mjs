@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.slice(2);
+const only = process.argv.slice(2).filter((a) => a !== '--');
 
 function find(dir) {
   const out = [];
