@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import { createApp } from '../../src/app.js';
+import { defaultConfig } from '../../src/config/load.js';
+import { OffsetClock } from '../../src/lib/clock.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import type { ArchiveCursor, ArchiveRepoContract, MetadataStore } from '../../src/storage/metadata/types.js';
+import type { BlobReaderContract } from '../../src/storage/blobs/types.js';
+import { REGION, TEST_ACCOUNT } from './server.js';
+
+export interface ArchiveView {
+  archiveId: string;
+  description: string;
+  size: number;
+  treeHash: string;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Opens a stopped server's data directory in-process (the same composition root the server uses,
+ * so start-up recovery runs exactly as on a restart) and walks the vault's live archives through
+ * the storage contracts (`store.archives.list`, `app.blobs.read`), handing each one to `visit`
+ * with a reader for its bytes. This looks underneath the HTTP API: nothing cached in a job output
+ * or an inventory snapshot can hide a half-written archive here.
+ */
+export async function verifyArchivesThroughStore(
+  dataDir: string,
+  vaultName: string,
+  visit: (view: ArchiveView, read: () => Promise<Buffer>) => Promise<void>,
+): Promise<ArchiveView[]> {
+  const app = await createApp({ config: defaultConfig({ dataDir }), clock: new OffsetClock(), log: silentLogger() });
+  try {
+    const store = app.store as MetadataStore & { archives?: ArchiveRepoContract };
+    const blobs = (app as unknown as { blobs?: BlobReaderContract }).blobs;
+    if (!store.archives || !blobs) throw new Error('store.archives / app.blobs are not available (issue #3 contracts)');
+    const vault = await store.vaults.get({ accountId: TEST_ACCOUNT, region: REGION, name: vaultName });
+    if (!vault) throw new Error(`vault ${vaultName} not found in ${dataDir}`);
+    const out: ArchiveView[] = [];
+    let after: ArchiveCursor | undefined;
+    for (;;) {
+      const page = await store.archives.list(vault.id, { limit: 500, ...(after ? { after } : {}) });
+      for (const a of page) {
+        const view = { archiveId: a.archiveId, description: a.description, size: a.size, treeHash: a.treeHash };
+        out.push(view);
+        await visit(view, () => readAll(blobs.read(a.blobKey, 0, a.size)));
+      }
+      if (page.length < 500) break;
+      const last = page[page.length - 1]!;
+      after = { createdAt: last.createdAt, archiveId: last.archiveId };
+    }
+    return out;
+  } finally {
+    await app.close();
+  }
+}
