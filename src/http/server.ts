@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { Errors, GlacierError, isGlacierError } from '../domain/errors.js';
 import { requestId as newRequestId } from '../domain/ids.js';
-import { vaultArn } from '../domain/arn.js';
+import { resourceArn } from '../auth/resources.js';
 import { Router, type RouteDef } from './routes.js';
 import { parseAuthorization, verifySignature, EMPTY_SHA256, SIGNATURE_MISMATCH, type SignableRequest } from './sigv4.js';
 import { handlers } from '../operations/index.js';
@@ -86,7 +86,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
 
     const region = authn.region;
     const now = app.clock.now();
-    const resource = m.params.vaultName !== undefined ? vaultArn(region, accountId, m.params.vaultName) : `arn:aws:glacier:${region}:${accountId}:`;
+    const resource = resourceArn(route.op, region, accountId, m.params.vaultName);
     await app.authorizer.authorize({ caller, action: `glacier:${route.op}`, resource, resourceAccountId: accountId, now });
 
     let json: unknown = undefined;
@@ -109,6 +109,11 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
     const result = await handlers[route.op](ctx, input);
     await writeResult(res, result);
   } catch (e) {
+    if ((abort.signal.aborted || res.destroyed || req.socket.destroyed) && !isGlacierError(e)) {
+      // The client went away mid-request (e.g. reset while sending a body): nobody to answer.
+      app.log.debug({ reqId, op: opName, err: e }, 'client disconnected');
+      return;
+    }
     // A refused request whose body was not read (an upload) closes the connection after the
     // error response, so the unread bytes cannot be taken for the next request.
     if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
