@@ -4,7 +4,7 @@ import { SystemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { MetadataStore } from './storage/metadata/types.js';
 import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
-import { AccountBoundaryAuthorizer, type Authorizer } from './auth/authorize.js';
+import { PolicyAuthorizer, type Authorizer } from './auth/authorize.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -37,7 +37,7 @@ export interface AppOptions {
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
   const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
-  const authorizer = new AccountBoundaryAuthorizer();
+  const authorizer = new PolicyAuthorizer(store, log);
   return {
     config,
     clock,

@@ -1,4 +1,5 @@
 import { Errors } from '../../domain/errors.js';
+import { validatePolicy } from '../../auth/policy.js';
 import { bodyObject, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
 
@@ -30,6 +31,8 @@ export function readPolicyBody(body: Record<string, unknown>): string {
 export const SetVaultAccessPolicy: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);
   const policy = readPolicyBody(bodyObject(input));
+  // A malformed policy is refused here, with what is wrong, rather than misread at enforcement.
+  validatePolicy(policy, 'resource');
   await ctx.app.store.vaults.setAccessPolicy(v.id, policy);
   return { status: 204 };
 };

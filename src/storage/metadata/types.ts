@@ -71,12 +71,68 @@ export interface AccountRepo {
   putAccessKey(key: AccessKeyRecord): Promise<void>;
   /** The root key of the first account created, used to reprint hints at start-up. */
   findRootKeys(): Promise<AccessKeyRecord[]>;
+
+  // Issue #6: accounts, IAM users, their keys and inline identity policies (admin CLI).
+  listAccounts(): Promise<{ accountId: string; createdAt: number }[]>;
+  accountExists(accountId: string): Promise<boolean>;
+  /** false when the user already exists. */
+  createUser(accountId: string, userName: string, now: number): Promise<boolean>;
+  getUser(accountId: string, userName: string): Promise<UserRecord | null>;
+  listUsers(accountId: string): Promise<UserRecord[]>;
+  /** Removes the user with its access keys and policies; false when there was no such user. */
+  deleteUser(accountId: string, userName: string): Promise<boolean>;
+  /** Keys of an account: all of them (undefined), the root's (null) or one user's. */
+  listAccessKeys(accountId: string, userName?: string | null): Promise<AccessKeyRecord[]>;
+  setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<boolean>;
+  deleteAccessKey(accessKeyId: string): Promise<boolean>;
+  /** Adds or replaces the named inline policy of a user (the document is stored byte-exact). */
+  putUserPolicy(p: UserPolicyRecord): Promise<void>;
+  getUserPolicy(accountId: string, userName: string, policyName: string): Promise<UserPolicyRecord | null>;
+  listUserPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]>;
+  deleteUserPolicy(accountId: string, userName: string, policyName: string): Promise<boolean>;
+}
+
+export interface UserRecord {
+  accountId: string;
+  userName: string;
+  createdAt: number;
+}
+
+export interface UserPolicyRecord {
+  accountId: string;
+  userName: string;
+  policyName: string;
+  document: string;
+  updatedAt: number;
+}
+
+/** Vault lock (issue #6, spec §5.5). */
+export interface VaultLockRecord {
+  vaultId: number;
+  lockId: string;
+  policy: string;
+  state: 'InProgress' | 'Locked';
+  createdAt: number;
+  /** InProgress: createdAt + 24 h; Locked: null. */
+  expiresAt: number | null;
+}
+
+export interface VaultLockRepo {
+  /** The lock in force at `now`; an InProgress lock past its expiry counts as none. */
+  get(vaultId: number, now: number): Promise<VaultLockRecord | null>;
+  /** Installs an InProgress lock unless one is in force (then reports its state). */
+  initiate(lock: VaultLockRecord, now: number): Promise<{ ok: true } | { ok: false; state: 'InProgress' | 'Locked' }>;
+  complete(vaultId: number, lockId: string, now: number): Promise<'locked' | 'already-locked' | 'wrong-id-locked' | 'wrong-id-in-progress' | 'none'>;
+  /** Removes an InProgress lock; 'locked' (and no change) when the lock is Locked. */
+  abort(vaultId: number, now: number): Promise<'aborted' | 'none' | 'locked'>;
 }
 
 export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
+  /** Issue #6: vault locks. */
+  readonly locks: VaultLockRepo;
   close(): Promise<void>;
 }
 

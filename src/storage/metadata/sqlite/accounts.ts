@@ -1,5 +1,7 @@
+import { dirname, join } from 'node:path';
 import type { SqliteDb } from './db.js';
-import type { AccessKeyRecord, AccountRepo } from '../types.js';
+import type { AccessKeyRecord, AccountRepo, UserPolicyRecord, UserRecord } from '../types.js';
+import { SecretBox } from '../../../auth/secrets.js';
 
 interface KeyRow {
   access_key_id: string;
@@ -10,19 +12,46 @@ interface KeyRow {
   created_at: number;
 }
 
-const toKey = (r: KeyRow): AccessKeyRecord => ({
-  accessKeyId: r.access_key_id,
+interface UserRow {
+  account_id: string;
+  user_name: string;
+  created_at: number;
+}
+
+interface PolicyRow {
+  account_id: string;
+  user_name: string;
+  policy_name: string;
+  document: string;
+  updated_at: number;
+}
+
+const toUser = (r: UserRow): UserRecord => ({ accountId: r.account_id, userName: r.user_name, createdAt: r.created_at });
+const toPolicy = (r: PolicyRow): UserPolicyRecord => ({
   accountId: r.account_id,
   userName: r.user_name,
-  secret: r.secret,
-  status: r.status,
-  createdAt: r.created_at,
+  policyName: r.policy_name,
+  document: r.document,
+  updatedAt: r.updated_at,
 });
+
+/** The master key lives beside the database file, never inside it (docs/security.md). */
+export function masterKeyPath(db: SqliteDb): string | null {
+  return db.memory || db.name === '' ? null : join(dirname(db.name), 'master.key');
+}
 
 export class SqliteAccountRepo implements AccountRepo {
   readonly #s;
+  readonly #db: SqliteDb;
+  readonly #box: SecretBox;
 
-  constructor(db: SqliteDb) {
+  constructor(db: SqliteDb, box?: SecretBox) {
+    this.#db = db;
+    const sealedCount = (db.prepare("SELECT count(*) AS n FROM access_keys WHERE secret LIKE 'v1:%'").get() as { n: number }).n;
+    const path = masterKeyPath(db);
+    // A missing key file with sealed rows present is refused rather than silently replaced:
+    // a new key could never open the existing secrets.
+    this.#box = box ?? (path === null ? SecretBox.ephemeral() : SecretBox.fromFile(path, sealedCount === 0));
     this.#s = {
       ensure: db.prepare('INSERT INTO accounts (account_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       getKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
@@ -32,23 +61,121 @@ export class SqliteAccountRepo implements AccountRepo {
            secret = excluded.secret, status = excluded.status`,
       ),
       roots: db.prepare('SELECT * FROM access_keys WHERE user_name IS NULL ORDER BY created_at, access_key_id'),
+      plain: db.prepare("SELECT access_key_id, secret FROM access_keys WHERE secret NOT LIKE 'v1:%'"),
+      reseal: db.prepare('UPDATE access_keys SET secret = ? WHERE access_key_id = ?'),
+      accounts: db.prepare('SELECT account_id, created_at FROM accounts ORDER BY created_at, account_id'),
+      account: db.prepare('SELECT 1 FROM accounts WHERE account_id = ?'),
+      createUser: db.prepare('INSERT INTO users (account_id, user_name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      getUser: db.prepare('SELECT * FROM users WHERE account_id = ? AND user_name = ?'),
+      listUsers: db.prepare('SELECT * FROM users WHERE account_id = ? ORDER BY user_name'),
+      deleteUser: db.prepare('DELETE FROM users WHERE account_id = ? AND user_name = ?'),
+      deleteUserKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ? AND user_name = ?'),
+      keysAll: db.prepare('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at, access_key_id'),
+      keysRoot: db.prepare('SELECT * FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_at, access_key_id'),
+      keysUser: db.prepare('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at, access_key_id'),
+      setStatus: db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?'),
+      deleteKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
+      putPolicy: db.prepare(
+        `INSERT INTO user_policies (account_id, user_name, policy_name, document, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, user_name, policy_name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+      ),
+      getPolicy: db.prepare('SELECT * FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?'),
+      listPolicies: db.prepare('SELECT * FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY policy_name'),
+      deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?'),
     };
+    // Secrets stored in plain text (before migration 005) are sealed once, on open.
+    const plain = this.#s.plain.all() as { access_key_id: string; secret: string }[];
+    if (plain.length > 0) {
+      db.transaction(() => {
+        for (const r of plain) this.#s.reseal.run(this.#box.seal(r.secret, r.access_key_id), r.access_key_id);
+      })();
+    }
+  }
+
+  #toKey(r: KeyRow): AccessKeyRecord | null {
+    const secret = this.#box.open(r.secret, r.access_key_id);
+    if (secret === null) return null;
+    return { accessKeyId: r.access_key_id, accountId: r.account_id, userName: r.user_name, secret, status: r.status, createdAt: r.created_at };
+  }
+
+  #keys(rows: KeyRow[]): AccessKeyRecord[] {
+    return rows.map((r) => this.#toKey(r)).filter((k): k is AccessKeyRecord => k !== null);
   }
 
   async ensureAccount(accountId: string, now: number) {
     this.#s.ensure.run(accountId, now);
   }
 
+  /** null also when the stored secret cannot be opened with this data directory's master key. */
   async getAccessKey(accessKeyId: string) {
     const r = this.#s.getKey.get(accessKeyId) as KeyRow | undefined;
-    return r ? toKey(r) : null;
+    return r ? this.#toKey(r) : null;
   }
 
   async putAccessKey(k: AccessKeyRecord) {
-    this.#s.putKey.run(k.accessKeyId, k.accountId, k.userName, k.secret, k.status, k.createdAt);
+    this.#s.putKey.run(k.accessKeyId, k.accountId, k.userName, this.#box.seal(k.secret, k.accessKeyId), k.status, k.createdAt);
   }
 
   async findRootKeys() {
-    return (this.#s.roots.all() as KeyRow[]).map(toKey);
+    return this.#keys(this.#s.roots.all() as KeyRow[]);
+  }
+
+  async listAccounts() {
+    return (this.#s.accounts.all() as { account_id: string; created_at: number }[]).map((r) => ({ accountId: r.account_id, createdAt: r.created_at }));
+  }
+
+  async accountExists(accountId: string) {
+    return this.#s.account.get(accountId) !== undefined;
+  }
+
+  async createUser(accountId: string, userName: string, now: number) {
+    return this.#s.createUser.run(accountId, userName, now).changes === 1;
+  }
+
+  async getUser(accountId: string, userName: string) {
+    const r = this.#s.getUser.get(accountId, userName) as UserRow | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async listUsers(accountId: string) {
+    return (this.#s.listUsers.all(accountId) as UserRow[]).map(toUser);
+  }
+
+  async deleteUser(accountId: string, userName: string) {
+    return this.#db.transaction(() => {
+      this.#s.deleteUserKeys.run(accountId, userName);
+      return this.#s.deleteUser.run(accountId, userName).changes === 1;
+    })();
+  }
+
+  async listAccessKeys(accountId: string, userName?: string | null) {
+    const rows =
+      userName === undefined ? this.#s.keysAll.all(accountId) : userName === null ? this.#s.keysRoot.all(accountId) : this.#s.keysUser.all(accountId, userName);
+    return this.#keys(rows as KeyRow[]);
+  }
+
+  async setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive') {
+    return this.#s.setStatus.run(status, accessKeyId).changes === 1;
+  }
+
+  async deleteAccessKey(accessKeyId: string) {
+    return this.#s.deleteKey.run(accessKeyId).changes === 1;
+  }
+
+  async putUserPolicy(p: UserPolicyRecord) {
+    this.#s.putPolicy.run(p.accountId, p.userName, p.policyName, p.document, p.updatedAt);
+  }
+
+  async getUserPolicy(accountId: string, userName: string, policyName: string) {
+    const r = this.#s.getPolicy.get(accountId, userName, policyName) as PolicyRow | undefined;
+    return r ? toPolicy(r) : null;
+  }
+
+  async listUserPolicies(accountId: string, userName: string) {
+    return (this.#s.listPolicies.all(accountId, userName) as PolicyRow[]).map(toPolicy);
+  }
+
+  async deleteUserPolicy(accountId: string, userName: string, policyName: string) {
+    return this.#s.deletePolicy.run(accountId, userName, policyName).changes === 1;
   }
 }

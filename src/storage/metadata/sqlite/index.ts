@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { openSqlite, type SqliteDb } from './db.js';
 import { SqliteVaultRepo } from './vaults.js';
 import { SqliteAccountRepo } from './accounts.js';
+import { SqliteVaultLockRepo } from './locks.js';
 import type { MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -10,12 +11,14 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly db: SqliteDb;
   readonly vaults: SqliteVaultRepo;
   readonly accounts: SqliteAccountRepo;
+  readonly locks: SqliteVaultLockRepo;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = openSqlite(file);
     this.vaults = new SqliteVaultRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
+    this.locks = new SqliteVaultLockRepo(this.db);
   }
 
   async close() {
