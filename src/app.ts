@@ -5,6 +5,7 @@ import type { Logger } from './lib/logger.js';
 import type { MetadataStore } from './storage/metadata/types.js';
 import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
 import { PolicyAuthorizer, type Authorizer } from './auth/authorize.js';
+import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -23,6 +24,11 @@ export interface App {
   readonly log: Logger;
   readonly store: MetadataStore;
   readonly authorizer: Authorizer;
+  /**
+   * Delivers the notification outbox (issue #5). Started by startServer; `wake()` after writing
+   * outbox rows delivers them at once, `deliverDue()` does it synchronously (tests).
+   */
+  readonly notifier: NotificationWorker;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -38,6 +44,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
   const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
   const authorizer = new PolicyAuthorizer(store, log);
+  const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
   return {
     config,
     clock,
@@ -45,7 +52,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     log,
     store,
     authorizer,
+    notifier,
     async close() {
+      await notifier.stop();
       await store.close();
     },
   };

@@ -33,6 +33,8 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
     throw e;
   }
   const server = createHttpServer(app, { internal: internalHandlers });
+  // Notifications left in the outbox by a previous run go out now.
+  app.notifier.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

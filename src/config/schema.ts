@@ -5,6 +5,8 @@
  * message that names the variable.
  */
 
+import { parseSinkRules, SinkRuleError, type SinkRule } from '../notify/rules.js';
+
 export interface ConfigKey<T> {
   env: string;
   flag: string;
@@ -111,6 +113,73 @@ export const schema = {
     default: 1000,
     description: 'Vaults per account and region before CreateVault answers LimitExceededException (AWS: 1,000).',
     parse: int(1, 1_000_000),
+  },
+  // Issue #5: notifications, data-retrieval policy, provisioned capacity.
+  notifySinks: {
+    env: 'FIRN_NOTIFY_SINKS',
+    flag: '--notify-sinks',
+    default: [] as SinkRule[],
+    description:
+      'Where job-completion notifications go: a JSON list of {"topic": "<topic ARN glob>", "sink": "sns" | "webhook" | "log", …}, first match wins. sns: "endpoint", "region", "accessKeyId", "secretAccessKey" (each optional). webhook: "url", "secret" (HMAC-SHA256 key of the X-Firn-Signature-256 header), "headers". Topics no rule matches (all of them by default) go to the log.',
+    parse: (raw: string) => {
+      try {
+        return parseSinkRules(raw);
+      } catch (e) {
+        if (e instanceof SinkRuleError) throw new ConfigValueError(e.message);
+        throw e;
+      }
+    },
+  },
+  notifyPollInterval: {
+    env: 'FIRN_NOTIFY_POLL_INTERVAL',
+    flag: '--notify-poll-interval',
+    default: 1000,
+    description: 'How often the notification worker looks for due outbox rows (a duration: 500ms, 1s, …).',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  notifyRetryBase: {
+    env: 'FIRN_NOTIFY_RETRY_BASE',
+    flag: '--notify-retry-base',
+    default: 5000,
+    description: 'Delay before the first retry of a failed notification; it doubles with every further failure.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  notifyRetryMax: {
+    env: 'FIRN_NOTIFY_RETRY_MAX',
+    flag: '--notify-retry-max',
+    default: 3_600_000,
+    description: 'Longest delay between retries of a failing notification. Notifications are retried until delivered.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  notifyTimeout: {
+    env: 'FIRN_NOTIFY_TIMEOUT',
+    flag: '--notify-timeout',
+    default: 10_000,
+    description: 'Time limit of one delivery attempt (SNS Publish or webhook POST).',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  notifyWarnAfter: {
+    env: 'FIRN_NOTIFY_WARN_AFTER',
+    flag: '--notify-warn-after',
+    default: 3,
+    description: 'Failed attempts of one notification after which every further failure is logged as a warning (earlier ones at debug).',
+    parse: int(1, 1_000_000),
+  },
+  freeTierBytesPerDay: {
+    env: 'FIRN_FREE_TIER_BYTES_PER_DAY',
+    flag: '--free-tier-bytes-per-day',
+    default: 357_913_941,
+    description:
+      'Daily allowance of the FreeTier data-retrieval policy: Standard archive retrievals in any rolling 24 hours may total this many bytes. Default: 10 GiB a month, prorated per day, like the old AWS free tier.',
+    parse: int(0, Number.MAX_SAFE_INTEGER),
+  },
+  provisionedCapacity: {
+    env: 'FIRN_PROVISIONED_CAPACITY',
+    flag: '--provisioned-capacity',
+    default: 'unlimited' as 'unlimited' | 'enforce',
+    description:
+      'unlimited: every Expedited retrieval is accepted. enforce: Expedited retrievals draw on purchased provisioned capacity (3 per unit per rolling 5 minutes) and fail with InsufficientCapacityException when it runs out.',
+    parse: oneOf('unlimited', 'enforce'),
   },
 } satisfies Record<string, ConfigKey<unknown>>;
 

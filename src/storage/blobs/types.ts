@@ -8,3 +8,53 @@ export interface BlobReaderContract {
   /** Streams bytes [start, endExclusive) of a blob. */
   read(blobKey: string, start: number, endExclusive: number, signal?: AbortSignal): Readable;
 }
+
+/** One blob being written. Nothing is visible under a key until `commit` resolves. */
+export interface BlobWriter {
+  /** Appends bytes; resolves when the store can take more (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Makes the bytes durable and visible under a new key, and returns the key. For the fs store:
+   * flush → fsync → rename into place → fsync the directory (DESIGN "Commit atomically" 1–4;
+   * the caller commits the metadata row, step 5).
+   */
+  commit(): Promise<string>;
+  /** Discards everything written. Idempotent; safe after a failed write or commit. */
+  abort(): Promise<void>;
+  /** Bytes written so far. */
+  readonly bytes: number;
+}
+
+export interface ManifestMember {
+  key: string;
+  size: number;
+}
+
+/**
+ * Where archive and part bytes live. Keys are opaque strings of [A-Za-z0-9_-] chosen by the
+ * store. Reference counting is not the store's business: the MetadataStore (`store.blobs`) decides
+ * when a key is garbage and the collector then calls `delete`.
+ *
+ * Every implementation must pass test/conformance/blobstore.test.ts.
+ */
+export interface BlobStore extends BlobReaderContract {
+  readonly kind: 'fs' | 's3';
+  /** Prepares the store and removes temporary leftovers of writes a crash interrupted. */
+  init(): Promise<{ removedTemp: number }>;
+  create(): Promise<BlobWriter>;
+  /**
+   * Stores a manifest: a blob whose bytes are its members' bytes back to back. Completing a
+   * multipart upload writes one of these instead of copying GiBs of parts into a new file. The
+   * members must stay until the manifest is deleted (the metadata store's refcounts see to that).
+   */
+  createManifest(members: ManifestMember[]): Promise<string>;
+  /** Whether a key is a manifest (its members are then separate blobs). */
+  isManifest(key: string): boolean;
+  /** The blob's length in bytes, or null if there is no such blob. */
+  size(key: string): Promise<number | null>;
+  /** Deletes one blob (a manifest's members are not touched). Idempotent. */
+  delete(key: string): Promise<void>;
+  /** Every committed key, in no particular order (start-up reconciliation of orphans). */
+  list(): AsyncIterable<string>;
+  close(): Promise<void>;
+}

@@ -131,6 +131,10 @@ export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
+  /** Issue #5: data-retrieval policy, provisioned capacity, retrieval admission. */
+  readonly settings: SettingsRepo;
+  /** Issue #5: the notification outbox (rows written by the job system, delivered by src/notify). */
+  readonly outbox: OutboxRepo;
   /** Issue #6: vault locks. */
   readonly locks: VaultLockRepo;
   close(): Promise<void>;
@@ -184,4 +188,94 @@ export interface BlobRefRepoContract {
   retain(blobKey: string): Promise<void>;
   /** Drops one reference; the blob is collected once no reference is left. */
   release(blobKey: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data-retrieval policy, provisioned capacity and the notification outbox (issue #5).
+
+export type RetrievalStrategy = 'None' | 'FreeTier' | 'BytesPerHour';
+
+export interface DataRetrievalPolicyRecord {
+  strategy: RetrievalStrategy;
+  /** Only for the BytesPerHour strategy. */
+  bytesPerHour: number | null;
+}
+
+export interface CapacityUnitRecord {
+  capacityId: string;
+  accountId: string;
+  region: string;
+  startAt: number;
+  expiresAt: number;
+}
+
+export type RetrievalTier = 'Expedited' | 'Standard' | 'Bulk';
+
+/** What admission control sees, read in the same transaction that records an admitted retrieval. */
+export interface AdmissionSnapshot {
+  /** The account's policy in this region (None when never set). */
+  policy: DataRetrievalPolicyRecord;
+  /** Bytes of Standard retrievals admitted in (now − standardRateWindowMs, now]. */
+  standardBytesInRateWindow: number;
+  /** Bytes of Standard retrievals admitted in (now − 24 h, now]. */
+  standardBytesLastDay: number;
+  /** Expedited retrievals admitted in (now − expeditedWindowMs, now]. */
+  expeditedInWindow: number;
+  /** Provisioned capacity units not yet expired at `now`. */
+  activeCapacityUnits: number;
+}
+
+export interface AdmissionRequest {
+  accountId: string;
+  region: string;
+  tier: RetrievalTier;
+  bytes: number;
+  now: number;
+  standardRateWindowMs: number;
+  expeditedWindowMs: number;
+}
+
+export interface SettingsRepo {
+  getRetrievalPolicy(accountId: string, region: string): Promise<DataRetrievalPolicyRecord | null>;
+  setRetrievalPolicy(accountId: string, region: string, policy: DataRetrievalPolicyRecord, now: number): Promise<void>;
+  /** Adds a unit unless `maxUnits` unexpired units already exist (then returns false). */
+  purchaseCapacity(unit: CapacityUnitRecord, maxUnits: number): Promise<boolean>;
+  /** Unexpired units at `now`, oldest first. */
+  listCapacity(accountId: string, region: string, now: number): Promise<CapacityUnitRecord[]>;
+  /**
+   * One atomic admission decision: reads the snapshot, calls `decide` (pure, synchronous) and, if
+   * it returns null, records the retrieval in the ledger. Returns what `decide` returned.
+   */
+  admitRetrieval<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): Promise<E | null>;
+}
+
+export interface OutboxRecord {
+  id: number;
+  topicArn: string;
+  /** The DescribeJob JSON of the completed job. */
+  message: string;
+  createdAt: number;
+  nextAttemptAt: number;
+  /** Attempts started so far, including the current one for a claimed row. */
+  attempts: number;
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+export interface OutboxRepo {
+  /** Inserts notifications due now (the job system writes its rows inside its own transaction). */
+  enqueue(items: { topicArn: string; message: string }[], now: number): Promise<void>;
+  /**
+   * Claims up to `limit` undelivered rows due at `now`: each gets attempts + 1 and a lease
+   * (next_attempt_at = now + leaseMs), so that a worker that dies mid-delivery leaves the row to
+   * be retried once the lease lapses, and two workers never deliver the same row at once.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxRecord[]>;
+  markDelivered(id: number, now: number): Promise<void>;
+  markFailed(id: number, error: string, nextAttemptAt: number): Promise<void>;
+  /** Earliest next_attempt_at of an undelivered row, or null when none is pending. */
+  nextDueAt(): Promise<number | null>;
+  get(id: number): Promise<OutboxRecord | null>;
+  /** Undelivered rows. */
+  pendingCount(): Promise<number>;
 }

@@ -4,6 +4,8 @@ import { openSqlite, type SqliteDb } from './db.js';
 import { SqliteVaultRepo } from './vaults.js';
 import { SqliteAccountRepo } from './accounts.js';
 import { SqliteVaultLockRepo } from './locks.js';
+import { SqliteSettingsRepo } from './settings.js';
+import { SqliteOutboxRepo } from './outbox.js';
 import type { MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -12,6 +14,8 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly vaults: SqliteVaultRepo;
   readonly accounts: SqliteAccountRepo;
   readonly locks: SqliteVaultLockRepo;
+  readonly settings: SqliteSettingsRepo;
+  readonly outbox: SqliteOutboxRepo;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -19,6 +23,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.vaults = new SqliteVaultRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
     this.locks = new SqliteVaultLockRepo(this.db);
+    this.settings = new SqliteSettingsRepo(this.db);
+    this.outbox = new SqliteOutboxRepo(this.db);
   }
 
   async close() {

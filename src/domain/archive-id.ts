@@ -1,0 +1,24 @@
+import { SORTABLE_ALPHABET, encodeSortable, randomChars } from './ids.js';
+
+/**
+ * Archive ids: 138 characters of [A-Za-z0-9_-] (DG data model: "Archive IDs are 138 bytes").
+ * Layout: 9 characters of millisecond time (inserts land at the end of the index), 6 characters
+ * of the vault's id, 123 random characters (~738 bits, so two uploads of the same bytes never
+ * share an id). Encoding the vault lets DeleteArchive tell "an archive of another vault" apart
+ * from "no such archive", as AWS does (spec §0.1: `Invalid vault name: <vault ARN>`).
+ */
+export const ARCHIVE_ID_LENGTH = 138;
+const VAULT_CHARS = 6;
+export const ARCHIVE_ID_RE = /^[A-Za-z0-9_-]{138}$/;
+
+export function newArchiveId(nowMs: number, vaultId: number): string {
+  return encodeSortable(nowMs, 9) + encodeSortable(vaultId, VAULT_CHARS) + randomChars(ARCHIVE_ID_LENGTH - 9 - VAULT_CHARS);
+}
+
+/** The vault id encoded in a well-formed archive id, or null when the id is malformed. */
+export function archiveIdVault(archiveId: string): number | null {
+  if (!ARCHIVE_ID_RE.test(archiveId)) return null;
+  let v = 0;
+  for (const ch of archiveId.slice(9, 9 + VAULT_CHARS)) v = v * 64 + SORTABLE_ALPHABET.indexOf(ch);
+  return v;
+}

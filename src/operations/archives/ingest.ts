@@ -1,0 +1,82 @@
+import { Errors } from '../../domain/errors.js';
+import { TreeHasher } from '../../domain/treehash.js';
+import type { OpContext, OpInput } from '../types.js';
+import { header } from '../common.js';
+
+export const TREE_HASH_RE = /^[0-9a-f]{64}$/;
+
+/** The message SigV4 verification gives for a body that does not match its signed hash. */
+export const CONTENT_SHA256_MISMATCH = "The provided 'x-amz-content-sha256' header does not match what was computed.";
+
+/** Required `x-amz-sha256-tree-hash`: 64 hex digits. */
+export function requireTreeHashHeader(input: OpInput): string {
+  const v = header(input, 'x-amz-sha256-tree-hash');
+  if (v === undefined || v === '') throw Errors.missingParameter('Required header x-amz-sha256-tree-hash is missing');
+  if (!/^[0-9a-fA-F]{64}$/.test(v)) throw Errors.invalidParameter(`Invalid x-amz-sha256-tree-hash: ${v}; expected 64 hexadecimal digits`);
+  return v.toLowerCase();
+}
+
+/**
+ * Required `Content-Length` of an upload body (spec §4.1: "Content-Length is required"). A
+ * chunked body has none and is refused before a byte of it is read.
+ */
+export function requireContentLength(input: OpInput): number {
+  const v = header(input, 'content-length');
+  if (v === undefined) throw Errors.missingParameter('Required header Content-Length is missing');
+  if (!/^\d{1,16}$/.test(v)) throw Errors.invalidParameter(`Invalid Content-Length: ${v}`);
+  return Number(v);
+}
+
+export interface Ingested {
+  blobKey: string;
+  size: number;
+  treeHash: string;
+  /** Packed 32-byte leaf digests. */
+  leaves: Buffer;
+}
+
+/**
+ * Streams the request body into a new blob while computing the linear SHA-256 and the tree hash,
+ * then checks both against what the client signed and declared. Only a body that matches both is
+ * committed (fsync, rename, fsync dir); on any failure the temp file is removed and nothing is
+ * stored. Memory use is bounded by the writer's batch, whatever the size.
+ */
+export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
+  const stream = input.stream;
+  if (!stream) throw Errors.missingParameter('The request body is missing');
+  const writer = await ctx.app.blobs.create();
+  try {
+    const hasher = new TreeHasher({ linear: true });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hasher.update(chunk);
+      await writer.write(chunk);
+    }
+    if (hasher.bytes !== expectedLength) {
+      throw Errors.invalidParameter(`The request body was ${hasher.bytes} bytes long but Content-Length is ${expectedLength}`);
+    }
+    const d = hasher.digest();
+    if (input.contentSha256 !== null && d.linearHash !== input.contentSha256) {
+      throw Errors.invalidSignature(CONTENT_SHA256_MISMATCH);
+    }
+    if (d.treeHash !== declaredTreeHash) {
+      throw Errors.invalidParameter(
+        `Checksum mismatch: the x-amz-sha256-tree-hash header is ${declaredTreeHash} but the tree hash of the received body is ${d.treeHash}`,
+      );
+    }
+    const blobKey = await writer.commit();
+    return { blobKey, size: d.size, treeHash: d.treeHash, leaves: d.leaves };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+/** Archive description header: ≤ 1,024 printable ASCII characters (DG api-archive-post). */
+export function archiveDescription(input: OpInput): string | null {
+  const v = header(input, 'x-amz-archive-description');
+  if (v === undefined) return null;
+  if (v.length > 1024 || !/^[\x20-\x7e]*$/.test(v)) {
+    throw Errors.invalidParameter('Invalid archive description: it must be at most 1024 printable ASCII characters (0x20-0x7E)');
+  }
+  return v;
+}

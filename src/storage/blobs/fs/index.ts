@@ -1,0 +1,248 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { BlobStore, BlobWriter, ManifestMember } from '../types.js';
+
+/** Writes are gathered into batches of this size: one writev per MiB instead of one per 64 KiB chunk. */
+const WRITE_BATCH = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
+const KEY_RE = /^[bm][0-9a-f]{32}$/;
+
+/**
+ * Filesystem BlobStore: `<root>/data/<2 hex>/<key>` for committed blobs, `<root>/tmp/` for writes
+ * in progress. A blob becomes visible only by rename(2) after fsync, and the rename is made
+ * durable by fsyncing the directory, so a crash leaves either nothing (an orphan temp file that
+ * `init` removes) or the whole blob.
+ *
+ * Keys: 'b' (plain) or 'm' (manifest), 12 hex digits of milliseconds (time-ordered, so the
+ * metadata B-tree takes inserts at its end), 20 random hex digits; the last two pick the shard.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs' as const;
+  readonly root: string;
+  readonly #tmp: string;
+  readonly #data: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.#tmp = join(root, 'tmp');
+    this.#data = join(root, 'data');
+  }
+
+  async init() {
+    await mkdir(this.#tmp, { recursive: true });
+    await mkdir(this.#data, { recursive: true });
+    let removedTemp = 0;
+    for (const f of await readdir(this.#tmp)) {
+      await rm(join(this.#tmp, f), { force: true });
+      removedTemp++;
+    }
+    return { removedTemp };
+  }
+
+  #newKey(kind: 'b' | 'm'): string {
+    return kind + Date.now().toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
+  }
+
+  #path(key: string): string {
+    if (!KEY_RE.test(key)) throw new Error(`Invalid blob key: ${key}`);
+    return join(this.#data, key.slice(-2), key);
+  }
+
+  async create(): Promise<BlobWriter> {
+    return FsBlobWriter.open(this, this.#tmp, () => this.#newKey('b'));
+  }
+
+  /** Moves a flushed temp file into place and makes the rename durable. */
+  async publish(tmpPath: string, key: string): Promise<void> {
+    const dir = join(this.#data, key.slice(-2));
+    await mkdir(dir, { recursive: true });
+    await rename(tmpPath, this.#path(key));
+    await fsyncDir(dir);
+  }
+
+  async createManifest(members: ManifestMember[]): Promise<string> {
+    for (const m of members) this.#path(m.key);
+    const w = await FsBlobWriter.open(this, this.#tmp, () => this.#newKey('m'));
+    try {
+      await w.write(Buffer.from(JSON.stringify({ v: 1, members }), 'utf8'));
+      return await w.commit();
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+  }
+
+  isManifest(key: string): boolean {
+    return key.startsWith('m');
+  }
+
+  async #members(key: string): Promise<ManifestMember[]> {
+    const doc = JSON.parse(await readFile(this.#path(key), 'utf8')) as { members: ManifestMember[] };
+    return doc.members;
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      if (this.isManifest(key)) return (await this.#members(key)).reduce((s, m) => s + m.size, 0);
+      return (await stat(this.#path(key))).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  read(key: string, start: number, endExclusive: number, signal?: AbortSignal): Readable {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(endExclusive) && start >= 0 && endExclusive >= start)) {
+      throw new RangeError(`Invalid blob range [${start}, ${endExclusive})`);
+    }
+    const path = this.#path(key);
+    if (!this.isManifest(key)) {
+      if (endExclusive === start) return Readable.from([]);
+      return createReadStream(path, { start, end: endExclusive - 1, highWaterMark: READ_CHUNK, ...(signal ? { signal } : {}) });
+    }
+    const self = this;
+    async function* gen(): AsyncGenerator<Buffer> {
+      let offset = 0;
+      for (const m of await self.#members(key)) {
+        const from = Math.max(start, offset);
+        const to = Math.min(endExclusive, offset + m.size);
+        if (from < to) {
+          for await (const c of self.read(m.key, from - offset, to - offset, signal)) yield c as Buffer;
+        }
+        offset += m.size;
+        if (offset >= endExclusive) break;
+      }
+      if (offset < endExclusive) throw new RangeError(`Blob ${key} is shorter (${offset}) than the range end ${endExclusive}`);
+    }
+    return Readable.from(gen(), { objectMode: false, ...(signal ? { signal } : {}) });
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.#path(key), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    let shards: string[];
+    try {
+      shards = await readdir(this.#data);
+    } catch {
+      return;
+    }
+    for (const s of shards) {
+      for (const f of await readdir(join(this.#data, s))) if (KEY_RE.test(f)) yield f;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  bytes = 0;
+  #fh: FileHandle | null;
+  readonly #store: FsBlobStore;
+  readonly #tmpPath: string;
+  readonly #newKey: () => string;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  /** The one write in flight: hashing the next batch overlaps with the disk taking this one. */
+  #inflight: Promise<unknown> = Promise.resolve();
+  #position = 0;
+  #done = false;
+
+  private constructor(store: FsBlobStore, fh: FileHandle, tmpPath: string, newKey: () => string) {
+    this.#store = store;
+    this.#fh = fh;
+    this.#tmpPath = tmpPath;
+    this.#newKey = newKey;
+  }
+
+  static async open(store: FsBlobStore, tmpDir: string, newKey: () => string): Promise<FsBlobWriter> {
+    const tmpPath = join(tmpDir, randomBytes(12).toString('hex') + '.tmp');
+    const fh = await open(tmpPath, 'wx');
+    return new FsBlobWriter(store, fh, tmpPath, newKey);
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#done || !this.#fh) throw new Error('Blob writer is closed');
+    if (chunk.length === 0) return;
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    this.bytes += chunk.length;
+    if (this.#batchBytes >= WRITE_BATCH) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    await this.#inflight;
+    if (this.#batchBytes === 0) return;
+    const batch = this.#batch;
+    const pos = this.#position;
+    this.#position += this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const fh = this.#fh!;
+    this.#inflight = writeAll(fh, batch, pos);
+    // Surface a failed write at the next call instead of as an unhandled rejection.
+    this.#inflight.catch(() => {});
+  }
+
+  async commit(): Promise<string> {
+    if (this.#done || !this.#fh) throw new Error('Blob writer is closed');
+    await this.#flush();
+    await this.#inflight;
+    const fh = this.#fh;
+    await fh.sync();
+    await fh.close();
+    this.#fh = null;
+    const key = this.#newKey();
+    await this.#store.publish(this.#tmpPath, key);
+    this.#done = true;
+    return key;
+  }
+
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      await this.#inflight;
+    } catch {
+      // The write failed; the file goes anyway.
+    }
+    if (this.#fh) {
+      await this.#fh.close().catch(() => {});
+      this.#fh = null;
+    }
+    await rm(this.#tmpPath, { force: true });
+  }
+}
+
+async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let bufs = buffers;
+  let pos = position;
+  while (bufs.length > 0) {
+    const { bytesWritten } = await fh.writev(bufs, pos);
+    pos += bytesWritten;
+    let n = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (n >= b.length) {
+        n -= b.length;
+        continue;
+      }
+      rest.push(n > 0 ? b.subarray(n) : b);
+      n = 0;
+    }
+    bufs = rest;
+  }
+}

@@ -1,0 +1,124 @@
+import type { SqliteDb } from './db.js';
+import type { SqliteBlobRepo } from './blobs.js';
+import { VaultGoneError } from '../errors.js';
+import type { ArchiveListOptions, ArchiveRecord, ArchiveRepo } from '../types.js';
+
+/** Leaves are stored in chunks of at most this many bytes (4096 leaves = 4 GiB of archive). */
+export const LEAF_CHUNK_BYTES = 4096 * 32;
+
+interface ArchiveRow {
+  id: number;
+  vault_id: number;
+  archive_id: string;
+  size: number;
+  tree_hash: string;
+  description: string;
+  created_at: number;
+  blob_key: string;
+  deleted_at: number | null;
+}
+
+const toArchive = (r: ArchiveRow): ArchiveRecord => ({
+  vaultId: r.vault_id,
+  archiveId: r.archive_id,
+  size: r.size,
+  treeHash: r.tree_hash,
+  description: r.description,
+  createdAt: r.created_at,
+  blobKey: r.blob_key,
+});
+
+export class SqliteArchiveRepo implements ArchiveRepo {
+  readonly #db: SqliteDb;
+  readonly #blobs: SqliteBlobRepo;
+  readonly #s;
+
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo) {
+    this.#db = db;
+    this.#blobs = blobs;
+    this.#s = {
+      insert: db.prepare(
+        'INSERT INTO archives (vault_id, archive_id, size, tree_hash, description, created_at, blob_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertLeaves: db.prepare('INSERT INTO archive_leaves (archive_row, seq, leaves) VALUES (?, ?, ?)'),
+      get: db.prepare('SELECT * FROM archives WHERE archive_id = ?'),
+      leaves: db.prepare('SELECT leaves FROM archive_leaves WHERE archive_row = ? ORDER BY seq'),
+      tombstone: db.prepare('UPDATE archives SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL'),
+      addToVault: db.prepare(
+        'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = ? WHERE id = ?',
+      ),
+      removeFromVault: db.prepare(
+        'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = ? WHERE id = ?',
+      ),
+    };
+  }
+
+  /** Inserts the archive row, its leaves (chunks as given) and bumps the vault; no blob row. */
+  insertSync(a: ArchiveRecord, leafChunks: Buffer[]): void {
+    const info = this.#s.insert.run(a.vaultId, a.archiveId, a.size, a.treeHash, a.description, a.createdAt, a.blobKey);
+    const row = Number(info.lastInsertRowid);
+    let seq = 0;
+    for (const chunk of leafChunks) {
+      for (let off = 0; off < chunk.length; off += LEAF_CHUNK_BYTES) {
+        this.#s.insertLeaves.run(row, seq++, chunk.subarray(off, Math.min(chunk.length, off + LEAF_CHUNK_BYTES)));
+      }
+    }
+    // The vault may have been deleted while the bytes streamed in; no archive outlives its vault.
+    if (this.#s.addToVault.run(a.size, a.createdAt, a.vaultId).changes !== 1) throw new VaultGoneError(a.vaultId);
+  }
+
+  async create(a: ArchiveRecord, leaves: Buffer) {
+    this.#db
+      .transaction(() => {
+        this.insertSync(a, [leaves]);
+        this.#blobs.insertSync(a.blobKey, a.size, 1, a.createdAt);
+      })
+      .immediate();
+  }
+
+  async get(vaultId: number, archiveId: string) {
+    const r = this.#s.get.get(archiveId) as ArchiveRow | undefined;
+    return r && r.vault_id === vaultId && r.deleted_at === null ? toArchive(r) : null;
+  }
+
+  async getLeaves(archiveId: string) {
+    const r = this.#s.get.get(archiveId) as ArchiveRow | undefined;
+    if (!r) return null;
+    const chunks = (this.#s.leaves.all(r.id) as { leaves: Buffer }[]).map((x) => x.leaves);
+    return chunks.length === 0 ? null : Buffer.concat(chunks);
+  }
+
+  async list(vaultId: number, opts: ArchiveListOptions) {
+    const where = ['vault_id = ?', 'deleted_at IS NULL'];
+    const args: (number | string)[] = [vaultId];
+    if (opts.startDate !== undefined) {
+      where.push('created_at >= ?');
+      args.push(opts.startDate);
+    }
+    if (opts.endDate !== undefined) {
+      where.push('created_at < ?');
+      args.push(opts.endDate);
+    }
+    if (opts.after) {
+      where.push('(created_at > ? OR (created_at = ? AND archive_id > ?))');
+      args.push(opts.after.createdAt, opts.after.createdAt, opts.after.archiveId);
+    }
+    args.push(opts.limit);
+    const sql = `SELECT * FROM archives WHERE ${where.join(' AND ')} ORDER BY created_at, archive_id LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args) as ArchiveRow[]).map(toArchive);
+  }
+
+  async delete(vaultId: number, archiveId: string, now: number) {
+    return this.#db
+      .transaction((): 'deleted' | 'already-deleted' | 'not-found' => {
+        const r = this.#s.get.get(archiveId) as ArchiveRow | undefined;
+        if (!r || r.vault_id !== vaultId) return 'not-found';
+        if (r.deleted_at !== null) return 'already-deleted';
+        this.#s.tombstone.run(now, r.id);
+        this.#s.removeFromVault.run(r.size, now, vaultId);
+        this.#blobs.releaseSync(r.blob_key, now);
+        return 'deleted';
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,188 @@
+import type { SqliteDb } from './db.js';
+import type { SqliteBlobRepo } from './blobs.js';
+import type { SqliteArchiveRepo } from './archives.js';
+import type { ArchiveRecord, PartRecord, UploadRecord, UploadRepo, UploadState } from '../types.js';
+
+interface UploadRow {
+  id: number;
+  upload_id: string;
+  vault_id: number;
+  part_size: number;
+  description: string | null;
+  created_at: number;
+  last_activity_at: number;
+  state: UploadState;
+  finished_at: number | null;
+  archive_id: string | null;
+  archive_size: number | null;
+  tree_hash: string | null;
+}
+
+interface PartRow {
+  part_index: number;
+  size: number;
+  tree_hash: string;
+  blob_key: string;
+}
+
+const toUpload = (r: UploadRow): UploadRecord => ({
+  uploadId: r.upload_id,
+  vaultId: r.vault_id,
+  partSize: r.part_size,
+  description: r.description,
+  createdAt: r.created_at,
+  lastActivityAt: r.last_activity_at,
+  state: r.state,
+  finishedAt: r.finished_at,
+  archiveId: r.archive_id,
+  archiveSize: r.archive_size,
+  treeHash: r.tree_hash,
+});
+
+const toPart = (r: PartRow): PartRecord => ({ index: r.part_index, size: r.size, treeHash: r.tree_hash, blobKey: r.blob_key });
+
+export class SqliteUploadRepo implements UploadRepo {
+  readonly #db: SqliteDb;
+  readonly #blobs: SqliteBlobRepo;
+  readonly #archives: SqliteArchiveRepo;
+  readonly #s;
+
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo, archives: SqliteArchiveRepo) {
+    this.#db = db;
+    this.#blobs = blobs;
+    this.#archives = archives;
+    this.#s = {
+      insert: db.prepare(
+        'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      get: db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
+      listActive: db.prepare("SELECT * FROM uploads WHERE vault_id = ? AND state = 'active' AND upload_id >= ? ORDER BY upload_id LIMIT ?"),
+      touch: db.prepare('UPDATE uploads SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ?'),
+      getPart: db.prepare('SELECT * FROM upload_parts WHERE upload_row = ? AND part_index = ?'),
+      putPart: db.prepare(
+        'INSERT INTO upload_parts (upload_row, part_index, size, tree_hash, blob_key, leaves) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (upload_row, part_index) DO UPDATE SET size = excluded.size, tree_hash = excluded.tree_hash, blob_key = excluded.blob_key, leaves = excluded.leaves',
+      ),
+      listParts: db.prepare('SELECT part_index, size, tree_hash, blob_key FROM upload_parts WHERE upload_row = ? AND part_index >= ? ORDER BY part_index LIMIT ?'),
+      allParts: db.prepare('SELECT part_index, size, tree_hash, blob_key FROM upload_parts WHERE upload_row = ? ORDER BY part_index'),
+      partLeaves: db.prepare('SELECT leaves FROM upload_parts WHERE upload_row = ? ORDER BY part_index'),
+      delParts: db.prepare('DELETE FROM upload_parts WHERE upload_row = ?'),
+      finish: db.prepare(
+        "UPDATE uploads SET state = ?, finished_at = ?, archive_id = ?, archive_size = ?, tree_hash = ? WHERE id = ? AND state = 'active'",
+      ),
+      idle: db.prepare("SELECT * FROM uploads WHERE state = 'active' AND last_activity_at < ? ORDER BY last_activity_at LIMIT ?"),
+      purge: db.prepare("DELETE FROM uploads WHERE state <> 'active' AND finished_at < ?"),
+    };
+  }
+
+  #row(uploadId: string): UploadRow | undefined {
+    return this.#s.get.get(uploadId) as UploadRow | undefined;
+  }
+
+  async create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }) {
+    this.#s.insert.run(u.uploadId, u.vaultId, u.partSize, u.description, u.now, u.now);
+  }
+
+  async get(uploadId: string) {
+    const r = this.#row(uploadId);
+    return r ? toUpload(r) : null;
+  }
+
+  async listActive(vaultId: number, fromUploadId: string | null, limit: number) {
+    return (this.#s.listActive.all(vaultId, fromUploadId ?? '', limit) as UploadRow[]).map(toUpload);
+  }
+
+  async putPart(uploadId: string, part: PartRecord, leaves: Buffer, now: number) {
+    return this.#db
+      .transaction((): 'ok' | 'not-active' => {
+        const u = this.#row(uploadId);
+        if (!u || u.state !== 'active') {
+          this.#blobs.discardSync(part.blobKey, now);
+          return 'not-active';
+        }
+        const old = this.#s.getPart.get(u.id, part.index) as PartRow | undefined;
+        this.#blobs.insertSync(part.blobKey, part.size, 1, now);
+        this.#s.putPart.run(u.id, part.index, part.size, part.treeHash, part.blobKey, leaves);
+        if (old) this.#blobs.releaseSync(old.blob_key, now);
+        this.#s.touch.run(now, u.id);
+        return 'ok';
+      })
+      .immediate();
+  }
+
+  async listParts(uploadId: string, fromIndex: number, limit: number) {
+    const u = this.#row(uploadId);
+    if (!u) return [];
+    return (this.#s.listParts.all(u.id, fromIndex, limit) as PartRow[]).map(toPart);
+  }
+
+  async allParts(uploadId: string): Promise<PartRecord[]> {
+    const u = this.#row(uploadId);
+    if (!u) return [];
+    return (this.#s.allParts.all(u.id) as PartRow[]).map(toPart);
+  }
+
+  async partLeaves(uploadId: string) {
+    const u = this.#row(uploadId);
+    if (!u) return [];
+    return (this.#s.partLeaves.all(u.id) as { leaves: Buffer }[]).map((r) => r.leaves);
+  }
+
+  async complete(uploadId: string, archive: ArchiveRecord, now: number) {
+    return this.#db
+      .transaction((): 'ok' | 'not-active' => {
+        const u = this.#row(uploadId);
+        if (!u || u.state !== 'active') {
+          this.#blobs.discardSync(archive.blobKey, now);
+          return 'not-active';
+        }
+        const parts = this.#s.allParts.all(u.id) as PartRow[];
+        const leaves = (this.#s.partLeaves.all(u.id) as { leaves: Buffer }[]).map((r) => r.leaves);
+        this.#archives.insertSync(archive, leaves);
+        // The manifest takes over the parts' references: each part blob keeps refs = 1.
+        this.#blobs.insertSync(archive.blobKey, archive.size, 1, now);
+        this.#blobs.addMembersSync(
+          archive.blobKey,
+          parts.map((p) => p.blob_key),
+        );
+        this.#s.delParts.run(u.id);
+        this.#s.finish.run('completed', now, archive.archiveId, archive.size, archive.treeHash, u.id);
+        return 'ok';
+      })
+      .immediate();
+  }
+
+  #releaseParts(u: UploadRow, now: number): void {
+    for (const p of this.#s.allParts.all(u.id) as PartRow[]) this.#blobs.releaseSync(p.blob_key, now);
+    this.#s.delParts.run(u.id);
+  }
+
+  async abort(uploadId: string, now: number) {
+    return this.#db
+      .transaction((): 'aborted' | 'not-active' => {
+        const u = this.#row(uploadId);
+        if (!u || u.state !== 'active') return 'not-active';
+        this.#releaseParts(u, now);
+        this.#s.finish.run('aborted', now, null, null, null, u.id);
+        return 'aborted';
+      })
+      .immediate();
+  }
+
+  async expireIdle(idleBefore: number, now: number, limit: number) {
+    return this.#db
+      .transaction(() => {
+        const rows = this.#s.idle.all(idleBefore, limit) as UploadRow[];
+        for (const u of rows) {
+          this.#releaseParts(u, now);
+          this.#s.finish.run('expired', now, null, null, null, u.id);
+        }
+        return rows.length;
+      })
+      .immediate();
+  }
+
+  async purgeFinished(before: number) {
+    return this.#s.purge.run(before).changes;
+  }
+}
