@@ -1,4 +1,6 @@
+import { Errors, type GlacierError } from '../domain/errors.js';
 import type { OpContext } from '../operations/types.js';
+import type { AdmissionSnapshot } from '../storage/metadata/types.js';
 
 export interface RetrievalRequest {
   vaultId: number;
@@ -7,11 +9,88 @@ export interface RetrievalRequest {
   bytes: number;
 }
 
+const HOUR_MS = 3_600_000;
 /**
- * Admission control for archive retrievals at InitiateJob, before the job is stored:
- * the data-retrieval policy (PolicyEnforcedException, Standard tier only) and provisioned
- * capacity (InsufficientCapacityException, Expedited only). Owned by issue #5.
+ * DG "Data Retrieval Policies": the retrieval rate of a job is its bytes spread evenly over four
+ * hours. A Standard retrieval therefore counts against the hourly rate for the four hours after it
+ * was initiated, whether or not its output is already available.
  */
-export async function admitRetrieval(_ctx: OpContext, _req: RetrievalRequest): Promise<void> {
-  // Issue #5 implements the checks; until then every retrieval is admitted.
+export const RATE_SPREAD_HOURS = 4;
+export const RATE_WINDOW_MS = RATE_SPREAD_HOURS * HOUR_MS;
+/** DG provisioned capacity: "at least three expedited retrievals can be performed every five minutes". */
+export const EXPEDITED_WINDOW_MS = 5 * 60_000;
+export const EXPEDITED_PER_UNIT = 3;
+
+export interface AdmissionLimits {
+  freeTierBytesPerDay: number;
+  provisionedCapacity: 'unlimited' | 'enforce';
+}
+
+/**
+ * The decision, as a pure function of what the ledger holds: null admits the retrieval, an error
+ * rejects it. Only Standard retrievals are subject to the data-retrieval policy and only Expedited
+ * ones to provisioned capacity (spec §2.7, §2.8); Bulk is never limited.
+ */
+export function decideAdmission(tier: RetrievalRequest['tier'], bytes: number, s: AdmissionSnapshot, limits: AdmissionLimits): GlacierError | null {
+  if (tier === 'Standard') {
+    const { strategy, bytesPerHour } = s.policy;
+    if (strategy === 'BytesPerHour' && bytesPerHour !== null) {
+      // "a retrieval request is rejected if it would cause the peak retrieval rate of the
+      // in-progress retrieval jobs to exceed the bytes-per-hour limit"
+      const rate = (s.standardBytesInRateWindow + bytes) / RATE_SPREAD_HOURS;
+      if (rate > bytesPerHour) {
+        return Errors.policyEnforced(
+          `The retrieval of ${bytes} bytes would raise the retrieval rate to ${Math.ceil(rate)} bytes per hour, over the ${bytesPerHour} bytes per hour allowed by the data retrieval policy (BytesPerHour)`,
+        );
+      }
+    } else if (strategy === 'FreeTier') {
+      const total = s.standardBytesLastDay + bytes;
+      if (total > limits.freeTierBytesPerDay) {
+        return Errors.policyEnforced(
+          `The retrieval of ${bytes} bytes would bring the last 24 hours' retrievals to ${total} bytes, over the free tier allowance of ${limits.freeTierBytesPerDay} bytes per day set by the data retrieval policy (FreeTier)`,
+        );
+      }
+    }
+    return null;
+  }
+  if (tier === 'Expedited' && limits.provisionedCapacity === 'enforce') {
+    const allowed = s.activeCapacityUnits * EXPEDITED_PER_UNIT;
+    if (s.expeditedInWindow + 1 > allowed) {
+      return Errors.insufficientCapacity(
+        s.activeCapacityUnits === 0
+          ? 'There is no provisioned capacity available for Expedited retrievals. Purchase provisioned capacity or use the Standard or Bulk tier.'
+          : `The provisioned capacity (${s.activeCapacityUnits} unit${s.activeCapacityUnits === 1 ? '' : 's'}, ${allowed} Expedited retrievals per 5 minutes) is in use. Try again later or use the Standard or Bulk tier.`,
+      );
+    }
+  }
+  return null;
+}
+
+/**
+ * Admission control for archive retrievals at InitiateJob, before the job is stored: the
+ * data-retrieval policy (PolicyEnforcedException, Standard tier only) and provisioned capacity
+ * (InsufficientCapacityException, Expedited only). An admitted retrieval is recorded in the
+ * retrieval ledger in the same transaction as the decision; a rejected one leaves no trace
+ * ("rejected jobs are not stored"). Jobs admitted earlier are never revisited, so a policy change
+ * does not affect jobs already in progress.
+ */
+export async function admitRetrieval(ctx: OpContext, req: RetrievalRequest): Promise<void> {
+  if (req.tier === 'Bulk') return;
+  const limits: AdmissionLimits = {
+    freeTierBytesPerDay: ctx.app.config.freeTierBytesPerDay,
+    provisionedCapacity: ctx.app.config.provisionedCapacity,
+  };
+  const rejection = await ctx.app.store.settings.admitRetrieval(
+    {
+      accountId: ctx.accountId,
+      region: ctx.region,
+      tier: req.tier,
+      bytes: req.bytes,
+      now: ctx.now,
+      standardRateWindowMs: RATE_WINDOW_MS,
+      expeditedWindowMs: EXPEDITED_WINDOW_MS,
+    },
+    (s) => decideAdmission(req.tier, req.bytes, s, limits),
+  );
+  if (rejection) throw rejection;
 }

@@ -1,5 +1,14 @@
-import { notImplemented } from '../stub.js';
+import type { DataRetrievalPolicyRecord } from '../../storage/metadata/types.js';
 import type { Handler } from '../types.js';
 
-// Placeholder until its issue lands; answers 501 NotImplemented.
-export const GetDataRetrievalPolicy: Handler = notImplemented('GetDataRetrievalPolicy');
+/** The wire form of a rule: BytesPerHour only for that strategy (spec §2.7). */
+export function retrievalPolicyJson(p: DataRetrievalPolicyRecord) {
+  const rule = p.strategy === 'BytesPerHour' ? { BytesPerHour: p.bytesPerHour, Strategy: p.strategy } : { Strategy: p.strategy };
+  return { Policy: { Rules: [rule] } };
+}
+
+/** GET /{a}/policies/data-retrieval → `{"Policy":{"Rules":[…]}}`; `None` ("No Retrieval Limit") until one is set. */
+export const GetDataRetrievalPolicy: Handler = async (ctx) => {
+  const p = await ctx.app.store.settings.getRetrievalPolicy(ctx.accountId, ctx.region);
+  return { status: 200, json: retrievalPolicyJson(p ?? { strategy: 'None', bytesPerHour: null }) };
+};
