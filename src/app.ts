@@ -5,6 +5,9 @@ import type { Logger } from './lib/logger.js';
 import type { MetadataStore } from './storage/metadata/types.js';
 import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
 import { PolicyAuthorizer, type Authorizer } from './auth/authorize.js';
+import type { BlobStore } from './storage/blobs/types.js';
+import { FsBlobStore } from './storage/blobs/fs/index.js';
+import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 
 /**
@@ -24,6 +27,10 @@ export interface App {
   readonly log: Logger;
   readonly store: MetadataStore;
   readonly authorizer: Authorizer;
+  /** Archive and part bytes (issue #3); the fs store lives under `<dataDir>/blobs`. */
+  readonly blobs: BlobStore;
+  /** Expires idle uploads and deletes unreferenced blobs (`sweep()`, `collect()`; tests call them directly). */
+  readonly blobMaintenance: BlobMaintenance;
   /**
    * Delivers the notification outbox (issue #5). Started by startServer; `wake()` after writing
    * outbox rows delivers them at once, `deliverDue()` does it synchronously (tests).
@@ -44,6 +51,19 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
   const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
   const authorizer = new PolicyAuthorizer(store, log);
+  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const blobMaintenance = new BlobMaintenance(store, blobs, clock, log, {
+    uploadIdleMs: config.uploadIdleExpiry,
+    finishedRetentionMs: config.uploadIdleExpiry,
+  });
+  try {
+    // Before anything listens: no write is in flight, so any temp file or unrecorded blob is a leftover.
+    await blobMaintenance.startup();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  blobMaintenance.start(config.uploadSweepInterval);
   const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
   return {
     config,
@@ -52,8 +72,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     log,
     store,
     authorizer,
+    blobs,
+    blobMaintenance,
     notifier,
     async close() {
+      await blobMaintenance.stop();
+      await blobs.close();
       await notifier.stop();
       await store.close();
     },

@@ -12,19 +12,19 @@ export interface RootCredentials {
 
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-function randomAccessKeyId(): string {
+export function randomAccessKeyId(): string {
   const b = randomBytes(16);
   let s = 'AKIA';
   for (let i = 0; i < 16; i++) s += UPPER_ALNUM[b[i]! & 31]!;
   return s;
 }
 
-function randomSecret(): string {
+export function randomSecret(): string {
   // 30 random bytes → 40 base64 characters, the shape of an AWS secret key.
   return randomBytes(30).toString('base64').replace(/\+/g, 'x').replace(/\//g, 'Z');
 }
 
-function randomAccountId(): string {
+export function randomAccountId(): string {
   let s = String(randomInt(1, 10));
   for (let i = 0; i < 11; i++) s += String(randomInt(0, 10));
   return s;

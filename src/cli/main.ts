@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { startServer } from '../main.js';
 import { exportLines } from '../auth/bootstrap.js';
 import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
+import { registerAdminCommands } from './admin.js';
 
 /** Adds one `--flag <value>` per config key, and returns flag values keyed by config name. */
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
@@ -66,6 +67,8 @@ export async function main(argv: string[]): Promise<void> {
         await store.close();
       }
     });
+
+  registerAdminCommands(program);
 
   await program.parseAsync(argv);
 }

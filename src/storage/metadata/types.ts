@@ -131,6 +131,10 @@ export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
+  /** Issue #3: archives (with their leaf hashes), multipart uploads and blob references. */
+  readonly archives: ArchiveRepo;
+  readonly uploads: UploadRepo;
+  readonly blobs: BlobRepo;
   /** Issue #5: data-retrieval policy, provisioned capacity, retrieval admission. */
   readonly settings: SettingsRepo;
   /** Issue #5: the notification outbox (rows written by the job system, delivered by src/notify). */
@@ -278,4 +282,89 @@ export interface OutboxRepo {
   get(id: number): Promise<OutboxRecord | null>;
   /** Undelivered rows. */
   pendingCount(): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Archives, multipart uploads and blob references (issue #3): the full repositories.
+
+export interface ArchiveRepo extends ArchiveRepoContract {
+  /**
+   * One transaction: the archive row, its leaves, the blob row (one reference, held by the
+   * archive) and the vault counters (number_of_archives, size_in_bytes, last_write_at).
+   */
+  create(archive: ArchiveRecord, leaves: Buffer): Promise<void>;
+  /**
+   * Tombstones the archive, releases its blob and updates the vault counters. `already-deleted`
+   * for a tombstoned archive of this vault, `not-found` for an id this vault never had.
+   */
+  delete(vaultId: number, archiveId: string, now: number): Promise<'deleted' | 'already-deleted' | 'not-found'>;
+}
+
+export type UploadState = 'active' | 'completed' | 'aborted' | 'expired';
+
+export interface UploadRecord {
+  uploadId: string;
+  vaultId: number;
+  partSize: number;
+  /** null when no description was given (ListParts shows null). */
+  description: string | null;
+  createdAt: number;
+  lastActivityAt: number;
+  state: UploadState;
+  finishedAt: number | null;
+  /** Set once completed. */
+  archiveId: string | null;
+  archiveSize: number | null;
+  treeHash: string | null;
+}
+
+export interface PartRecord {
+  /** Range start / part size. */
+  index: number;
+  size: number;
+  treeHash: string;
+  blobKey: string;
+}
+
+export interface UploadRepo {
+  create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }): Promise<void>;
+  get(uploadId: string): Promise<UploadRecord | null>;
+  /** Active uploads of a vault in upload-id (creation) order, from `fromUploadId` inclusive. */
+  listActive(vaultId: number, fromUploadId: string | null, limit: number): Promise<UploadRecord[]>;
+  /**
+   * Records a part (a re-upload of the same range replaces the earlier one and releases its blob).
+   * The new blob's row (one reference, held by the part) is written in the same transaction.
+   * `not-active` when the upload is no longer active: the new blob is then queued as garbage.
+   */
+  putPart(uploadId: string, part: PartRecord, leaves: Buffer, now: number): Promise<'ok' | 'not-active'>;
+  /** Parts by index, from `fromIndex` inclusive. */
+  listParts(uploadId: string, fromIndex: number, limit: number): Promise<PartRecord[]>;
+  /** Every part, by index (no leaves): what Complete validates. */
+  allParts(uploadId: string): Promise<PartRecord[]>;
+  /** The leaves of every part, in order (packed 32-byte digests per part). */
+  partLeaves(uploadId: string): Promise<Buffer[]>;
+  /**
+   * One transaction: a manifest blob row (one reference, held by the archive) whose members are
+   * the parts' blobs (their references pass from the parts to the manifest), the archive row with
+   * the parts' leaves, the vault counters, and the upload marked completed. `parts-changed` when
+   * the parts are no longer exactly `partBlobKeys` (a part was re-uploaded meanwhile).
+   */
+  complete(uploadId: string, archive: ArchiveRecord, partBlobKeys: string[], now: number): Promise<'ok' | 'not-active' | 'parts-changed'>;
+  /** Marks an active upload aborted and releases its parts' blobs. */
+  abort(uploadId: string, now: number): Promise<'aborted' | 'not-active'>;
+  /** Expires uploads whose last activity is before `idleBefore`; releases their parts. Returns how many. */
+  expireIdle(idleBefore: number, now: number, limit: number): Promise<number>;
+  /** Forgets finished (completed, aborted, expired) uploads finished before `before`. */
+  purgeFinished(before: number): Promise<number>;
+}
+
+export interface BlobRepo extends BlobRefRepoContract {
+  /** Whether the metadata knows this blob (it has a row, live or queued as garbage). */
+  known(blobKey: string): Promise<boolean>;
+  /** Records a stored blob nobody will reference (a failed commit) so the collector removes it. */
+  discard(blobKey: string, now: number): Promise<void>;
+  /** Blobs whose last reference is gone, oldest first. */
+  garbage(limit: number): Promise<string[]>;
+  /** Called once the BlobStore has deleted these. */
+  forget(blobKeys: string[]): Promise<void>;
 }

@@ -6,6 +6,9 @@ import { SqliteAccountRepo } from './accounts.js';
 import { SqliteVaultLockRepo } from './locks.js';
 import { SqliteSettingsRepo } from './settings.js';
 import { SqliteOutboxRepo } from './outbox.js';
+import { SqliteBlobRepo } from './blobs.js';
+import { SqliteArchiveRepo } from './archives.js';
+import { SqliteUploadRepo } from './uploads.js';
 import type { MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -13,6 +16,9 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly db: SqliteDb;
   readonly vaults: SqliteVaultRepo;
   readonly accounts: SqliteAccountRepo;
+  readonly blobs: SqliteBlobRepo;
+  readonly archives: SqliteArchiveRepo;
+  readonly uploads: SqliteUploadRepo;
   readonly locks: SqliteVaultLockRepo;
   readonly settings: SqliteSettingsRepo;
   readonly outbox: SqliteOutboxRepo;
@@ -22,6 +28,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db = openSqlite(file);
     this.vaults = new SqliteVaultRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
+    this.blobs = new SqliteBlobRepo(this.db);
+    this.archives = new SqliteArchiveRepo(this.db, this.blobs);
+    this.uploads = new SqliteUploadRepo(this.db, this.blobs, this.archives);
     this.locks = new SqliteVaultLockRepo(this.db);
     this.settings = new SqliteSettingsRepo(this.db);
     this.outbox = new SqliteOutboxRepo(this.db);
