@@ -9,6 +9,8 @@ import type { BlobStore } from './storage/blobs/types.js';
 import { FsBlobStore } from './storage/blobs/fs/index.js';
 import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
+import { JobEngine } from './jobs/engine.js';
+import { JobOutputStore } from './jobs/outputs.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -36,6 +38,11 @@ export interface App {
    * outbox rows delivers them at once, `deliverDue()` does it synchronously (tests).
    */
   readonly notifier: NotificationWorker;
+  /**
+   * The job engine (issue #4). Started by startServer; `kick()` after InitiateJob, `runDue()` runs
+   * every due job synchronously (tests).
+   */
+  readonly jobs: JobEngine;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -65,6 +72,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   blobMaintenance.start(config.uploadSweepInterval);
   const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
+  const jobs = new JobEngine({ config, clock, log, store, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
   return {
     config,
     clock,
@@ -75,7 +83,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     blobs,
     blobMaintenance,
     notifier,
+    jobs,
     async close() {
+      await jobs.stop();
       await blobMaintenance.stop();
       await blobs.close();
       await notifier.stop();

@@ -35,6 +35,8 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
   const server = createHttpServer(app, { internal: internalHandlers });
   // Notifications left in the outbox by a previous run go out now.
   app.notifier.start();
+  // Jobs queued before a restart (or a kill -9) are picked up here.
+  await app.jobs.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

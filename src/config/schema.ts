@@ -196,6 +196,96 @@ export const schema = {
     description: 'How often (real time) idle multipart uploads are expired and unreferenced blobs are deleted.',
     parse: (raw: string) => parseDuration(raw),
   },
+  // Issue #4: the job system.
+  retrievalTiming: {
+    env: 'FIRN_RETRIEVAL_TIMING',
+    flag: '--retrieval-timing',
+    default: 'instant' as 'instant' | 'fast' | 'aws',
+    description:
+      'How long jobs take. instant: done as soon as the job engine runs them (tests, CI). fast: seconds (Expedited 2 s, Standard 5 s, Bulk 10 s, inventory 5 s). aws: as AWS states them (Expedited 1–5 min, Standard 3–5 h, Bulk 5–12 h, inventory 3–5 h; a random time in the range). The FIRN_TIMING_* keys override one tier.',
+    parse: oneOf('instant', 'fast', 'aws'),
+  },
+  timingExpedited: {
+    env: 'FIRN_TIMING_EXPEDITED',
+    flag: '--timing-expedited',
+    default: null as number | null,
+    description: 'Fixed completion time of Expedited archive retrievals (a duration: 0, 30s, 5m, …), overriding FIRN_RETRIEVAL_TIMING.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  timingStandard: {
+    env: 'FIRN_TIMING_STANDARD',
+    flag: '--timing-standard',
+    default: null as number | null,
+    description: 'Fixed completion time of Standard archive retrievals, overriding FIRN_RETRIEVAL_TIMING.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  timingBulk: {
+    env: 'FIRN_TIMING_BULK',
+    flag: '--timing-bulk',
+    default: null as number | null,
+    description: 'Fixed completion time of Bulk archive retrievals, overriding FIRN_RETRIEVAL_TIMING.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  timingInventory: {
+    env: 'FIRN_TIMING_INVENTORY',
+    flag: '--timing-inventory',
+    default: null as number | null,
+    description: 'Fixed completion time of inventory retrievals (they have no tier), overriding FIRN_RETRIEVAL_TIMING.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  jobOutputRetention: {
+    env: 'FIRN_JOB_OUTPUT_RETENTION',
+    flag: '--job-output-retention',
+    default: 86_400_000,
+    description:
+      'How long a completed job and its output stay available (AWS: at least 24 h). Afterwards DescribeJob and GetJobOutput answer 404, ListJobs drops the job and its pinned archive bytes are released.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  jobMaxAttempts: {
+    env: 'FIRN_JOB_MAX_ATTEMPTS',
+    flag: '--job-max-attempts',
+    default: 5,
+    description: 'Attempts at running a job that fails unexpectedly (storage errors, crashes) before it ends Failed.',
+    parse: int(1, 1000),
+  },
+  jobPollInterval: {
+    env: 'FIRN_JOB_POLL_INTERVAL',
+    flag: '--job-poll-interval',
+    default: 5000,
+    description:
+      'Longest time the job engine sleeps between looks at the queue. It also wakes at the next due time, on InitiateJob and when the test clock moves; with several servers on one database this bounds how late another node notices a job.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  inventoryMode: {
+    env: 'FIRN_INVENTORY',
+    flag: '--inventory',
+    default: 'live' as 'live' | 'daily',
+    description:
+      'live: an inventory job lists the vault as it is when the job completes, and DescribeVault counts are current. daily: like AWS, the vault is inventoried on a cadence (FIRN_INVENTORY_CADENCE) after it changes; inventory jobs return the last snapshot, DescribeVault counts and LastInventoryDate are as of it, and DeleteVault is refused while the last snapshot holds archives or the vault was written since.',
+    parse: oneOf('live', 'daily'),
+  },
+  inventoryCadence: {
+    env: 'FIRN_INVENTORY_CADENCE',
+    flag: '--inventory-cadence',
+    default: 86_400_000,
+    description: 'daily inventory mode: time between snapshots of a vault that changed (AWS: about a day).',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  uploadIdleExpiry: {
+    env: 'FIRN_UPLOAD_IDLE_EXPIRY',
+    flag: '--upload-idle-expiry',
+    default: 86_400_000,
+    description:
+      'A multipart upload with no part uploaded for this long (domain clock) expires and its parts are deleted (AWS: uploads may be reclaimed after 24 h of inactivity).',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  uploadSweepInterval: {
+    env: 'FIRN_UPLOAD_SWEEP_INTERVAL',
+    flag: '--upload-sweep-interval',
+    default: 60_000,
+    description: 'How often (real time) idle multipart uploads are expired and unreferenced blobs are deleted.',
+    parse: (raw: string) => parseDuration(raw),
+  },
 } satisfies Record<string, ConfigKey<unknown>>;
 
 export type Schema = typeof schema;

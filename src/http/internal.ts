@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import type { InternalHandler } from './server.js';
+import { testControl } from '../jobs/test-control.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const buf = Buffer.from(JSON.stringify(body));
@@ -18,5 +19,5 @@ const health: InternalHandler = async (req: IncomingMessage, res: ServerResponse
   return true;
 };
 
-export const internalHandlers: InternalHandler[] = [health];
+export const internalHandlers: InternalHandler[] = [health, testControl];
 export { sendJson };

@@ -1,16 +1,16 @@
 import { Errors } from '../../domain/errors.js';
 import { ctxVaultArn, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
-import { vaultCounts } from './counts.js';
+import { vaultDeletable } from './counts.js';
 
 /**
- * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives:
+ * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives, and in `daily` inventory
+ * mode also while the last snapshot is non-empty or the vault was written since:
  * 400 `Vault not empty or recently written to: <ARN>` (spec §0.1, glacier-vault-remove#2).
  */
 export const DeleteVault: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);
-  const counts = vaultCounts(ctx, v);
-  if (v.numberOfArchives > 0 || counts.numberOfArchives > 0) {
+  if (!vaultDeletable(ctx, v)) {
     throw Errors.invalidParameter(`Vault not empty or recently written to: ${ctxVaultArn(ctx, v.name)}`);
   }
   await ctx.app.store.vaults.delete(v.id);

@@ -139,6 +139,8 @@ export interface MetadataStore {
   readonly settings: SettingsRepo;
   /** Issue #5: the notification outbox (rows written by the job system, delivered by src/notify). */
   readonly outbox: OutboxRepo;
+  /** Issue #4: jobs and their queue. */
+  readonly jobs: JobRepo;
   /** Issue #6: vault locks. */
   readonly locks: VaultLockRepo;
   close(): Promise<void>;
@@ -367,4 +369,85 @@ export interface BlobRepo extends BlobRefRepoContract {
   garbage(limit: number): Promise<string[]>;
   /** Called once the BlobStore has deleted these. */
   forget(blobKeys: string[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs (issue #4): job rows, their queue and the notification outbox.
+
+export type { JobRecord } from '../../domain/jobs.js';
+import type { JobRecord, JobStatus } from '../../domain/jobs.js';
+
+/** A job as InitiateJob stores it (queue bookkeeping and completion fields are the repo's). */
+export type NewJob = Omit<
+  JobRecord,
+  'seq' | 'status' | 'statusMessage' | 'completedAt' | 'outputSize' | 'outputKey' | 'blobRetained' | 'expiresAt' | 'nextMarker'
+>;
+
+export interface JobListOptions {
+  /** Return jobs created after this job (the previous page's Marker). */
+  afterJobId: string | null;
+  status: JobStatus | null;
+  completed: boolean | null;
+  limit: number;
+  now: number;
+}
+
+export interface JobOutcome {
+  status: 'Succeeded' | 'Failed';
+  statusMessage: string;
+  completedAt: number;
+  expiresAt: number;
+  treeHash?: string | null;
+  outputSize?: number | null;
+  outputKey?: string | null;
+  nextMarker?: string | null;
+  blobRetained?: boolean;
+  /** Leaf digests of the retrieved range (first leaf index, packed 32-byte digests). */
+  leaves?: { firstLeaf: number; packed: Buffer } | null;
+  /** Live inventory mode: the vault's inventory snapshot is "taken" at completion. */
+  vaultInventoryAt?: number | null;
+}
+
+export interface ClaimedJob {
+  job: JobRecord;
+  /** Including this claim. */
+  attempts: number;
+}
+
+export interface JobRepo {
+  /** Inserts the job and its queue entry (due at `dueAt`) in one transaction. */
+  create(job: NewJob, dueAt: number): Promise<JobRecord>;
+  /** A job of this vault that has not expired, or null. */
+  get(vaultId: number, jobId: string, now: number): Promise<JobRecord | null>;
+  getByJobId(jobId: string): Promise<JobRecord | null>;
+  /** Jobs of a vault in creation order; `markerFound` is false when afterJobId names no job. */
+  list(vaultId: number, opts: JobListOptions): Promise<{ jobs: JobRecord[]; markerFound: boolean }>;
+  /**
+   * Claims up to `batch` due, unclaimed (or lease-lapsed) queue entries for `workerId` until
+   * `now + leaseMs`. SQL backends do this with one UPDATE … RETURNING (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimDue(now: number, workerId: string, leaseMs: number, batch: number): Promise<ClaimedJob[]>;
+  /**
+   * Completes a claimed job: updates the row, deletes its queue entry and writes one outbox row
+   * per notification destination, in one transaction. Returns false (and changes nothing) if the
+   * job is no longer queued, e.g. another worker completed it.
+   */
+  complete(seq: number, outcome: JobOutcome): Promise<JobRecord | null>;
+  /** Puts a claimed job back for another attempt at `dueAt`. */
+  retry(seq: number, dueAt: number, error: string): Promise<void>;
+  /** Makes a queued job due now (test control). Returns false when it is not queued. */
+  makeDue(seq: number, now: number): Promise<boolean>;
+  /** Drops every lease (embedded mode at start-up: no other process shares the database). */
+  releaseAllClaims(): Promise<void>;
+  /** The earliest due time of an unclaimed queue entry or output expiry, or null. */
+  nextWakeAt(now: number): Promise<number | null>;
+  /** Deletes up to `batch` jobs whose output window has ended; returns them for clean-up. */
+  expire(now: number, batch: number): Promise<JobRecord[]>;
+  /** Leaf digests saved for a completed archive retrieval. */
+  getLeaves(seq: number): Promise<{ firstLeaf: number; packed: Buffer } | null>;
+  /**
+   * Daily inventory mode: snapshots the counts of every vault written since its last snapshot and
+   * whose last snapshot (or creation) is at least `cadenceMs` old. Returns how many were taken.
+   */
+  takeInventorySnapshots(now: number, cadenceMs: number): Promise<number>;
 }

@@ -6,6 +6,7 @@ import { SqliteAccountRepo } from './accounts.js';
 import { SqliteVaultLockRepo } from './locks.js';
 import { SqliteSettingsRepo } from './settings.js';
 import { SqliteOutboxRepo } from './outbox.js';
+import { SqliteJobRepo } from './jobs.js';
 import { SqliteBlobRepo } from './blobs.js';
 import { SqliteArchiveRepo } from './archives.js';
 import { SqliteUploadRepo } from './uploads.js';
@@ -22,6 +23,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly locks: SqliteVaultLockRepo;
   readonly settings: SqliteSettingsRepo;
   readonly outbox: SqliteOutboxRepo;
+  readonly jobs: SqliteJobRepo;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -34,6 +36,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.locks = new SqliteVaultLockRepo(this.db);
     this.settings = new SqliteSettingsRepo(this.db);
     this.outbox = new SqliteOutboxRepo(this.db);
+    this.jobs = new SqliteJobRepo(this.db);
   }
 
   async close() {

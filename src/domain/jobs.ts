@@ -1,0 +1,121 @@
+import { isoMs } from '../lib/clock.js';
+
+/**
+ * Job state (spec §2). A job is created InProgress and ends Succeeded or Failed; it cannot be
+ * cancelled [DG]. Its output is downloadable until `expiresAt` (24 h after completion by default),
+ * after which DescribeJob and GetJobOutput answer 404 and ListJobs no longer shows it (§2.4).
+ */
+export type JobAction = 'ArchiveRetrieval' | 'InventoryRetrieval';
+export type JobStatus = 'InProgress' | 'Succeeded' | 'Failed';
+export type Tier = 'Expedited' | 'Standard' | 'Bulk';
+export type InventoryFormat = 'JSON' | 'CSV';
+
+export const JOB_STATUSES: readonly JobStatus[] = ['InProgress', 'Succeeded', 'Failed'];
+export const TIERS: readonly Tier[] = ['Expedited', 'Standard', 'Bulk'];
+
+/** Real StatusMessage values [R list_jobs.t]: "Operation in progress." while running, "Succeeded" after. */
+export const STATUS_MESSAGE_IN_PROGRESS = 'Operation in progress.';
+export const STATUS_MESSAGE_SUCCEEDED = 'Succeeded';
+
+export interface InventoryParams {
+  format: InventoryFormat;
+  /** Echoed exactly as given (spec §0, "InventoryRetrievalParameters Start/EndDate are echoed exactly"). */
+  startDate: string | null;
+  endDate: string | null;
+  /** A string integer, as on the wire. */
+  limit: string | null;
+  /** The marker this job was started from. */
+  marker: string | null;
+}
+
+export interface JobRecord {
+  /** Creation order. */
+  seq: number;
+  jobId: string;
+  vaultId: number;
+  vaultArn: string;
+  action: JobAction;
+  description: string | null;
+  snsTopic: string | null;
+  tier: Tier | null;
+  archiveId: string | null;
+  archiveSize: number | null;
+  archiveTreeHash: string | null;
+  archiveDescription: string | null;
+  blobKey: string | null;
+  /** Retrieved archive range, inclusive end; always set for archive jobs. */
+  rangeStart: number | null;
+  rangeEnd: number | null;
+  /** Whether the client sent RetrievalByteRange (changes when SHA256TreeHash is reported). */
+  rangeExplicit: boolean;
+  /** SHA256TreeHash: the tree hash of the retrieved range, null while unknown or unaligned. */
+  treeHash: string | null;
+  inventory: InventoryParams | null;
+  /** After completion: the marker of the next inventory page, null when there is none. */
+  nextMarker: string | null;
+  status: JobStatus;
+  statusMessage: string;
+  createdAt: number;
+  completedAt: number | null;
+  /** Byte length of the output (inventory jobs; archive jobs use the range). */
+  outputSize: number | null;
+  /** Where an inventory output is kept (JobOutputStore key). */
+  outputKey: string | null;
+  /** Whether this job holds a reference on the archive's blob. */
+  blobRetained: boolean;
+  expiresAt: number | null;
+}
+
+/** The job's output length in bytes (null before an inventory job completes). */
+export function outputLength(j: JobRecord): number | null {
+  if (j.action === 'ArchiveRetrieval') return j.rangeEnd! - j.rangeStart! + 1;
+  return j.outputSize;
+}
+
+/** Glacier's notification event for a job action (spec §2.6). */
+export function completionEvent(action: JobAction): 'ArchiveRetrievalCompleted' | 'InventoryRetrievalCompleted' {
+  return action === 'ArchiveRetrieval' ? 'ArchiveRetrievalCompleted' : 'InventoryRetrievalCompleted';
+}
+
+/**
+ * The GlacierJobDescription of DescribeJob, ListJobs items and SNS completion messages. Every key
+ * is present with explicit null where it does not apply, in alphabetical order, as in the real
+ * captures (spec §0 "Nulls", §2.2).
+ */
+export function describeJobJson(j: JobRecord) {
+  const archive = j.action === 'ArchiveRetrieval';
+  const completed = j.status !== 'InProgress';
+  return {
+    Action: j.action,
+    ArchiveId: archive ? j.archiveId : null,
+    ArchiveSHA256TreeHash: archive ? j.archiveTreeHash : null,
+    ArchiveSizeInBytes: archive ? j.archiveSize : null,
+    Completed: completed,
+    CompletionDate: j.completedAt === null ? null : isoMs(j.completedAt),
+    CreationDate: isoMs(j.createdAt),
+    InventoryRetrievalParameters: j.inventory
+      ? {
+          EndDate: j.inventory.endDate,
+          Format: j.inventory.format,
+          Limit: j.inventory.limit,
+          // "the next-page marker … is reported after completion in InventoryRetrievalParameters.Marker;
+          // null means no more items" (spec §2.2, DG api-initiate-job-post).
+          Marker: j.status === 'Succeeded' ? j.nextMarker : j.inventory.marker,
+          StartDate: j.inventory.startDate,
+        }
+      : null,
+    InventorySizeInBytes: !archive && j.status === 'Succeeded' ? j.outputSize : null,
+    JobDescription: j.description,
+    JobId: j.jobId,
+    JobOutputPath: null,
+    OutputLocation: null,
+    RetrievalByteRange: archive ? `${j.rangeStart}-${j.rangeEnd}` : null,
+    SHA256TreeHash: archive ? j.treeHash : null,
+    SNSTopic: j.snsTopic,
+    SelectParameters: null,
+    StatusCode: j.status,
+    StatusMessage: j.statusMessage,
+    Tier: archive ? j.tier : null,
+    VaultARN: j.vaultArn,
+  };
+}

@@ -1,0 +1,125 @@
+import type { Config } from '../config/schema.js';
+import type { JobRecord } from '../domain/jobs.js';
+import { STATUS_MESSAGE_SUCCEEDED } from '../domain/jobs.js';
+import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, type InventoryCursor } from '../domain/inventory.js';
+import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
+import type { ArchiveRecord, ArchiveRepoContract, BlobRefRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
+import type { JobOutputStore } from './outputs.js';
+
+export interface TaskDeps {
+  store: MetadataStore;
+  config: Config;
+  outputs: JobOutputStore;
+}
+
+/** Leaf digests of a retrieval are copied onto the job (for ranged-download hashes after the archive is gone) up to this many. */
+const MAX_SAVED_LEAVES = 65536;
+const PAGE = 1000;
+
+/** The outcome fields every finished job shares. */
+function finished(now: number, config: Config): Pick<JobOutcome, 'completedAt' | 'expiresAt'> {
+  return { completedAt: now, expiresAt: now + config.jobOutputRetention };
+}
+
+export function failedOutcome(now: number, config: Config, message: string): JobOutcome {
+  return { status: 'Failed', statusMessage: message, ...finished(now, config) };
+}
+
+/**
+ * Archive retrieval: pins the archive's blob for the output window (an archive deleted meanwhile
+ * does not break a prepared output [DG api-archive-delete]) and computes the range's tree hash
+ * from the stored 1 MiB leaf digests, with no re-read. An archive deleted before the job ran
+ * fails the job ("A deleted archive can still yield a successful InitiateJob; the job then fails").
+ */
+export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
+  const archives: ArchiveRepoContract = d.store.archives;
+  const refs: BlobRefRepoContract = d.store.blobs;
+  const gone = () => failedOutcome(now, d.config, `The archive was deleted before the job completed: ${job.archiveId}`);
+  const a = await archives.get(job.vaultId, job.archiveId!);
+  if (!a) return gone();
+  await refs.retain(a.blobKey);
+  // Deleted between the lookup and the pin: give the reference back and fail.
+  if (!(await archives.get(job.vaultId, job.archiveId!))) {
+    await refs.release(a.blobKey);
+    return gone();
+  }
+  const start = job.rangeStart!;
+  const endExclusive = job.rangeEnd! + 1;
+  const firstLeaf = start / MiB;
+  const lastLeaf = Math.ceil(endExclusive / MiB);
+  let treeHash: string | null = null;
+  let leaves: JobOutcome['leaves'] = null;
+  const packed = await archives.getLeaves(a.archiveId);
+  if (packed && packed.length === Math.max(1, Math.ceil(a.size / MiB)) * 32) {
+    const slice = packed.subarray(firstLeaf * 32, lastLeaf * 32);
+    if (isTreeHashAligned(start, endExclusive, a.size)) treeHash = treeHashOfLeaves(slice);
+    if (lastLeaf - firstLeaf <= MAX_SAVED_LEAVES) leaves = { firstLeaf, packed: Buffer.from(slice) };
+  } else if (start === 0 && endExclusive === a.size) {
+    treeHash = a.treeHash;
+  }
+  return { status: 'Succeeded', statusMessage: STATUS_MESSAGE_SUCCEEDED, ...finished(now, d.config), treeHash, blobRetained: true, leaves };
+}
+
+/**
+ * Inventory retrieval, streamed page by page into the job's output file (spec §2.5). `live`
+ * lists the vault as it is now; `daily` lists it as of its last snapshot (archives created up to
+ * the snapshot and still present). StartDate is inclusive, EndDate exclusive; Limit caps the items
+ * and the completed job reports the Marker of the next page, or null.
+ */
+export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
+  const vault = await d.store.vaults.getById(job.vaultId);
+  if (!vault) return failedOutcome(now, d.config, 'The vault was deleted before the job completed.');
+  const inv = job.inventory!;
+  const daily = d.config.inventoryMode === 'daily';
+  const snapshotAt = daily ? vault.lastInventoryAt : now;
+  const inventoryDate = snapshotAt ?? now;
+  let startDate = inv.startDate !== null ? parseInventoryDate(inv.startDate)! : undefined;
+  let endDate = inv.endDate !== null ? parseInventoryDate(inv.endDate)! : undefined;
+  if (daily) endDate = snapshotAt === null ? -1 : Math.min(endDate ?? Infinity, snapshotAt + 1);
+  const limit = inv.limit !== null ? Number(inv.limit) : Infinity;
+  let cursor: InventoryCursor | undefined = inv.marker !== null ? (decodeInventoryMarker(inv.marker) ?? undefined) : undefined;
+  let nextMarker: string | null = null;
+  const archives: ArchiveRepoContract = d.store.archives;
+
+  async function* render(): AsyncGenerator<string> {
+    const csv = inv.format === 'CSV';
+    yield csv ? CSV_HEADER : jsonHead(job.vaultArn, inventoryDate);
+    let n = 0;
+    let last: ArchiveRecord | null = null;
+    if (endDate !== -1) {
+      for (;;) {
+        const want = Math.min(PAGE, limit - n + 1);
+        const page = await archives.list(job.vaultId, {
+          ...(startDate !== undefined ? { startDate } : {}),
+          ...(endDate !== undefined && endDate !== Infinity ? { endDate } : {}),
+          ...(cursor ? { after: cursor } : {}),
+          limit: want,
+        });
+        for (const a of page) {
+          if (n === limit) {
+            nextMarker = encodeInventoryMarker({ createdAt: last!.createdAt, archiveId: last!.archiveId });
+            break;
+          }
+          yield csv ? csvRow(a) : jsonItem(a, n === 0);
+          n++;
+          last = a;
+        }
+        if (nextMarker !== null || page.length < want) break;
+        cursor = { createdAt: last!.createdAt, archiveId: last!.archiveId };
+      }
+    }
+    if (!csv) yield JSON_TAIL;
+  }
+
+  const outputKey = `${job.jobId}.${inv.format === 'CSV' ? 'csv' : 'json'}`;
+  const outputSize = await d.outputs.write(outputKey, render());
+  return {
+    status: 'Succeeded',
+    statusMessage: STATUS_MESSAGE_SUCCEEDED,
+    ...finished(now, d.config),
+    outputSize,
+    outputKey,
+    nextMarker,
+    vaultInventoryAt: daily ? null : now,
+  };
+}
