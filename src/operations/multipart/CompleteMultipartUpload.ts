@@ -1,5 +1,103 @@
-import { notImplemented } from '../stub.js';
-import type { Handler } from '../types.js';
+import { Errors } from '../../domain/errors.js';
+import { newArchiveId } from '../../domain/archive-id.js';
+import { reduceDigests } from '../../domain/treehash.js';
+import { VaultGoneError } from '../../storage/metadata/errors.js';
+import type { UploadRecord, VaultRecord } from '../../storage/metadata/types.js';
+import { ctxVaultArn, header, requireVault } from '../common.js';
+import type { Handler, OpContext, OpResult } from '../types.js';
+import { requireTreeHashHeader } from '../archives/ingest.js';
+import { isIdleExpired, requireUpload, uploadNotFound } from './upload.js';
 
-// Placeholder until its issue lands; answers 501 NotImplemented.
-export const CompleteMultipartUpload: Handler = notImplemented('CompleteMultipartUpload');
+function created(ctx: OpContext, vault: VaultRecord, archiveId: string, treeHash: string): OpResult {
+  return {
+    status: 201,
+    headers: {
+      Location: `/${ctx.accountId}/vaults/${vault.name}/archives/${archiveId}`,
+      'x-amz-archive-id': archiveId,
+      'x-amz-sha256-tree-hash': treeHash,
+    },
+  };
+}
+
+/** Spec §4.2: "Idempotent for a short period after success: a repeat returns the same archive ID". */
+function repeat(ctx: OpContext, vault: VaultRecord, u: UploadRecord, size: number, treeHash: string): OpResult {
+  if (u.state !== 'completed' || u.archiveId === null) throw uploadNotFound(u.uploadId);
+  if (u.archiveSize !== size || u.treeHash !== treeHash) {
+    throw Errors.invalidParameter(
+      `Upload ${u.uploadId} was already completed as an archive of ${u.archiveSize} bytes with tree hash ${u.treeHash}; this request gives ${size} bytes and ${treeHash}`,
+    );
+  }
+  return created(ctx, vault, u.archiveId, u.treeHash);
+}
+
+/**
+ * POST /{a}/vaults/{v}/multipart-uploads/{uploadId} → 201 with Location, x-amz-archive-id and
+ * x-amz-sha256-tree-hash. Validates without re-reading a byte: the parts' tree hashes are
+ * subtrees of the archive's tree (spec §3 Composition). Any failure leaves the upload intact and
+ * retryable. The archive is a manifest of the part blobs, so nothing is copied.
+ */
+export const CompleteMultipartUpload: Handler = async (ctx, input) => {
+  const vault = await requireVault(ctx, input);
+  const upload = await requireUpload(ctx, input, vault);
+  const rawSize = header(input, 'x-amz-archive-size');
+  if (rawSize === undefined || rawSize === '') throw Errors.missingParameter('Required header x-amz-archive-size is missing');
+  if (!/^\d{1,16}$/.test(rawSize)) throw Errors.invalidParameter(`Invalid x-amz-archive-size: ${rawSize}`);
+  const size = Number(rawSize);
+  const treeHash = requireTreeHashHeader(input);
+  if (upload.state !== 'active') return repeat(ctx, vault, upload, size, treeHash);
+  if (isIdleExpired(ctx, upload)) throw uploadNotFound(upload.uploadId);
+
+  const parts = await ctx.app.store.uploads.allParts(upload.uploadId);
+  if (parts.length === 0) throw Errors.invalidParameter(`Upload ${upload.uploadId} has no parts`);
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    const start = i * upload.partSize;
+    if (p.index !== i) {
+      throw Errors.invalidParameter(`Missing part: the range ${start}-${start + upload.partSize - 1} has not been uploaded`);
+    }
+    if (i < parts.length - 1 && p.size !== upload.partSize) {
+      throw Errors.invalidParameter(
+        `Part ${start}-${start + p.size - 1} is ${p.size} bytes; every part but the last must be the part size, ${upload.partSize} bytes`,
+      );
+    }
+    total += p.size;
+  }
+  if (total !== size) {
+    throw Errors.invalidParameter(`Archive size mismatch: x-amz-archive-size is ${size} but the uploaded parts hold ${total} bytes`);
+  }
+  const computed = reduceDigests(parts.map((p) => Buffer.from(p.treeHash, 'hex'))).toString('hex');
+  if (computed !== treeHash) {
+    throw Errors.invalidParameter(`Checksum mismatch: the x-amz-sha256-tree-hash header is ${treeHash} but the tree hash of the uploaded parts is ${computed}`);
+  }
+
+  const manifestKey = await ctx.app.blobs.createManifest(parts.map((p) => ({ key: p.blobKey, size: p.size })));
+  const now = ctx.app.clock.now();
+  const archiveId = newArchiveId(now, vault.id);
+  let r: 'ok' | 'not-active' | 'parts-changed';
+  try {
+    r = await ctx.app.store.uploads.complete(
+      upload.uploadId,
+      { vaultId: vault.id, archiveId, size, treeHash, description: upload.description ?? '', createdAt: now, blobKey: manifestKey },
+      parts.map((p) => p.blobKey),
+      now,
+    );
+  } catch (e) {
+    await ctx.app.store.blobs.discard(manifestKey, now).catch(() => {});
+    ctx.app.blobMaintenance.kick();
+    if (e instanceof VaultGoneError) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vault.name)}`);
+    throw e;
+  }
+  if (r === 'parts-changed') {
+    ctx.app.blobMaintenance.kick();
+    throw Errors.invalidParameter(`A part of upload ${upload.uploadId} was uploaded again while it was being completed; retry the completion`);
+  }
+  if (r === 'not-active') {
+    // A concurrent Complete (or Abort) won; its manifest is the archive, ours is garbage.
+    ctx.app.blobMaintenance.kick();
+    const again = await ctx.app.store.uploads.get(upload.uploadId);
+    if (!again) throw uploadNotFound(upload.uploadId);
+    return repeat(ctx, vault, again, size, treeHash);
+  }
+  return created(ctx, vault, archiveId, treeHash);
+};

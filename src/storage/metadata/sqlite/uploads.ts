@@ -128,15 +128,21 @@ export class SqliteUploadRepo implements UploadRepo {
     return (this.#s.partLeaves.all(u.id) as { leaves: Buffer }[]).map((r) => r.leaves);
   }
 
-  async complete(uploadId: string, archive: ArchiveRecord, now: number) {
+  async complete(uploadId: string, archive: ArchiveRecord, partBlobKeys: string[], now: number) {
     return this.#db
-      .transaction((): 'ok' | 'not-active' => {
+      .transaction((): 'ok' | 'not-active' | 'parts-changed' => {
         const u = this.#row(uploadId);
         if (!u || u.state !== 'active') {
           this.#blobs.discardSync(archive.blobKey, now);
           return 'not-active';
         }
         const parts = this.#s.allParts.all(u.id) as PartRow[];
+        // The manifest was written from an earlier read; a part re-uploaded since would leave it
+        // pointing at a released blob.
+        if (parts.length !== partBlobKeys.length || parts.some((p, i) => p.blob_key !== partBlobKeys[i])) {
+          this.#blobs.discardSync(archive.blobKey, now);
+          return 'parts-changed';
+        }
         const leaves = (this.#s.partLeaves.all(u.id) as { leaves: Buffer }[]).map((r) => r.leaves);
         this.#archives.insertSync(archive, leaves);
         // The manifest takes over the parts' references: each part blob keeps refs = 1.
