@@ -181,21 +181,6 @@ export const schema = {
       'unlimited: every Expedited retrieval is accepted. enforce: Expedited retrievals draw on purchased provisioned capacity (3 per unit per rolling 5 minutes) and fail with InsufficientCapacityException when it runs out.',
     parse: oneOf('unlimited', 'enforce'),
   },
-  uploadIdleExpiry: {
-    env: 'FIRN_UPLOAD_IDLE_EXPIRY',
-    flag: '--upload-idle-expiry',
-    default: 86_400_000,
-    description:
-      'A multipart upload with no part uploaded for this long (domain clock) expires and its parts are deleted (AWS: uploads may be reclaimed after 24 h of inactivity).',
-    parse: (raw: string) => parseDuration(raw),
-  },
-  uploadSweepInterval: {
-    env: 'FIRN_UPLOAD_SWEEP_INTERVAL',
-    flag: '--upload-sweep-interval',
-    default: 60_000,
-    description: 'How often (real time) idle multipart uploads are expired and unreferenced blobs are deleted.',
-    parse: (raw: string) => parseDuration(raw),
-  },
   // Issue #4: the job system.
   retrievalTiming: {
     env: 'FIRN_RETRIEVAL_TIMING',
