@@ -238,3 +238,64 @@ test('FIRN_PROVISIONED_CAPACITY=enforce: Expedited draws on units, 3 per unit pe
 test('default (unlimited Expedited): Expedited retrievals are never refused', async () => {
   for (let i = 0; i < 10; i++) await admit(s, { bytes: GiB, tier: 'Expedited' }, 'sa-east-1');
 });
+
+test('through InitiateJob: the policy rejects a Standard retrieval with PolicyEnforcedException and the job is not stored', async () => {
+  const t = await startTestServer();
+  try {
+    const MiB = 1024 * 1024;
+    assert.equal((await t.request({ method: 'PUT', path: '/-/vaults/limited' })).status, 201);
+    const g = t.glacier();
+    const { UploadArchiveCommand, InitiateJobCommand, ListJobsCommand } = await import('@aws-sdk/client-glacier');
+    const up = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'limited', body: Buffer.alloc(3 * MiB, 1) }));
+    assert.equal((await put(t, { Policy: { Rules: [{ Strategy: 'BytesPerHour', BytesPerHour: MiB }] } })).status, 204);
+    const initiate = (params: Record<string, string>) =>
+      t.request({
+        method: 'POST',
+        path: '/-/vaults/limited/jobs',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ Type: 'archive-retrieval', ArchiveId: up.archiveId, ...params }),
+      });
+    // 3 MiB over 4 hours = 0.75 MiB/h, then a 1 MiB range: exactly 1 MiB/h. Both fit.
+    assert.equal((await initiate({})).status, 202);
+    assert.equal((await initiate({ RetrievalByteRange: `0-${MiB - 1}` })).status, 202);
+    const r = await initiate({ RetrievalByteRange: `0-${MiB - 1}` });
+    assert.equal(r.status, 400);
+    assert.equal(r.json().code, 'PolicyEnforcedException');
+    assert.equal(r.json().type, 'Client');
+    // Not subject to the policy.
+    assert.equal((await initiate({ Tier: 'Bulk' })).status, 202);
+    assert.equal((await initiate({ Tier: 'Expedited' })).status, 202);
+    // The SDK surfaces the modelled exception.
+    await assert.rejects(
+      g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'limited', jobParameters: { Type: 'archive-retrieval', ArchiveId: up.archiveId!, Tier: 'Standard' } })),
+      (e: any) => e.name === 'PolicyEnforcedException' && e.$metadata.httpStatusCode === 400,
+    );
+    // Inventory retrievals are not archive retrievals: never limited.
+    assert.equal(
+      (await t.request({ method: 'POST', path: '/-/vaults/limited/jobs', headers: { 'content-type': 'application/json' }, body: '{"Type":"inventory-retrieval"}' })).status,
+      202,
+    );
+    const jobs = await g.send(new ListJobsCommand({ accountId: '-', vaultName: 'limited' }));
+    assert.equal(jobs.JobList!.length, 5, 'the two rejected jobs were not stored');
+  } finally {
+    await t.close();
+  }
+});
+
+test('through InitiateJob with FIRN_PROVISIONED_CAPACITY=enforce: InsufficientCapacityException, then Expedited works once a unit is bought', async () => {
+  const t = await startTestServer({ config: { provisionedCapacity: 'enforce' } });
+  try {
+    assert.equal((await t.request({ method: 'PUT', path: '/-/vaults/fast' })).status, 201);
+    const g = t.glacier();
+    const { UploadArchiveCommand, InitiateJobCommand } = await import('@aws-sdk/client-glacier');
+    const up = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'fast', body: Buffer.from('expedite me') }));
+    const expedited = () =>
+      g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'fast', jobParameters: { Type: 'archive-retrieval', ArchiveId: up.archiveId!, Tier: 'Expedited' } }));
+    await assert.rejects(expedited(), (e: any) => e.name === 'InsufficientCapacityException');
+    await g.send(new PurchaseProvisionedCapacityCommand({ accountId: '-' }));
+    for (let i = 0; i < 3; i++) assert.match((await expedited()).jobId ?? '', /^[A-Za-z0-9_-]{92}$/);
+    await assert.rejects(expedited(), (e: any) => e.name === 'InsufficientCapacityException');
+  } finally {
+    await t.close();
+  }
+});
