@@ -108,7 +108,8 @@ async function dataFile(size: number, partSizes: number[] = []): Promise<{ file:
 
 async function py(command: string, server: BenchServer, opts: Record<string, string | number>): Promise<any> {
   const argv = [join(ROOT, 'bench', 'glacier_client.py'), command, '--endpoint', server.url];
-  for (const [k, v] of Object.entries(opts)) argv.push(`--${k}`, String(v));
+  // `--k=v`: archive ids may start with "-", which argparse would take for an option.
+  for (const [k, v] of Object.entries(opts)) argv.push(`--${k}=${v}`);
   const proc = spawn(python(), argv, { env: { ...process.env, BENCH_KEY: KEY, BENCH_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
