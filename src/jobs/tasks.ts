@@ -3,7 +3,7 @@ import type { JobRecord } from '../domain/jobs.js';
 import { STATUS_MESSAGE_SUCCEEDED } from '../domain/jobs.js';
 import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, type InventoryCursor } from '../domain/inventory.js';
 import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
-import type { ArchiveRecord, ArchiveRepoContract, BlobRefRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
+import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, BlobRefRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
 
 export interface TaskDeps {
@@ -62,9 +62,10 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
 
 /**
  * Inventory retrieval, streamed page by page into the job's output file (spec §2.5). `live`
- * lists the vault as it is now; `daily` lists it as of its last snapshot (archives created up to
- * the snapshot and still present). StartDate is inclusive, EndDate exclusive; Limit caps the items
- * and the completed job reports the Marker of the next page, or null.
+ * lists the vault as it is now; `daily` lists the last snapshot: what the vault held then,
+ * including archives deleted since ("InitiateJob for an inventory returns the last generated
+ * inventory"), and an empty list before the first snapshot. StartDate is inclusive, EndDate
+ * exclusive; Limit caps the items and the completed job reports the Marker of the next page, or null.
  */
 export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
   const vault = await d.store.vaults.getById(job.vaultId);
@@ -73,40 +74,41 @@ export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Pr
   const daily = d.config.inventoryMode === 'daily';
   const snapshotAt = daily ? vault.lastInventoryAt : now;
   const inventoryDate = snapshotAt ?? now;
-  let startDate = inv.startDate !== null ? parseInventoryDate(inv.startDate)! : undefined;
-  let endDate = inv.endDate !== null ? parseInventoryDate(inv.endDate)! : undefined;
-  if (daily) endDate = snapshotAt === null ? -1 : Math.min(endDate ?? Infinity, snapshotAt + 1);
+  const startDate = inv.startDate !== null ? parseInventoryDate(inv.startDate)! : undefined;
+  const endDate = inv.endDate !== null ? parseInventoryDate(inv.endDate)! : undefined;
   const limit = inv.limit !== null ? Number(inv.limit) : Infinity;
   let cursor: InventoryCursor | undefined = inv.marker !== null ? (decodeInventoryMarker(inv.marker) ?? undefined) : undefined;
   let nextMarker: string | null = null;
   const archives: ArchiveRepoContract = d.store.archives;
+  const list = (o: ArchiveListOptions): Promise<ArchiveRecord[]> => {
+    if (!daily) return archives.list(job.vaultId, o);
+    return snapshotAt === null ? Promise.resolve([]) : d.store.jobs.listArchivesAsOf(job.vaultId, snapshotAt, o);
+  };
 
   async function* render(): AsyncGenerator<string> {
     const csv = inv.format === 'CSV';
     yield csv ? CSV_HEADER : jsonHead(job.vaultArn, inventoryDate);
     let n = 0;
     let last: ArchiveRecord | null = null;
-    if (endDate !== -1) {
-      for (;;) {
-        const want = Math.min(PAGE, limit - n + 1);
-        const page = await archives.list(job.vaultId, {
-          ...(startDate !== undefined ? { startDate } : {}),
-          ...(endDate !== undefined && endDate !== Infinity ? { endDate } : {}),
-          ...(cursor ? { after: cursor } : {}),
-          limit: want,
-        });
-        for (const a of page) {
-          if (n === limit) {
-            nextMarker = encodeInventoryMarker({ createdAt: last!.createdAt, archiveId: last!.archiveId });
-            break;
-          }
-          yield csv ? csvRow(a) : jsonItem(a, n === 0);
-          n++;
-          last = a;
+    for (;;) {
+      const want = Math.min(PAGE, limit - n + 1);
+      const page = await list({
+        ...(startDate !== undefined ? { startDate } : {}),
+        ...(endDate !== undefined ? { endDate } : {}),
+        ...(cursor ? { after: cursor } : {}),
+        limit: want,
+      });
+      for (const a of page) {
+        if (n === limit) {
+          nextMarker = encodeInventoryMarker({ createdAt: last!.createdAt, archiveId: last!.archiveId });
+          break;
         }
-        if (nextMarker !== null || page.length < want) break;
-        cursor = { createdAt: last!.createdAt, archiveId: last!.archiveId };
+        yield csv ? csvRow(a) : jsonItem(a, n === 0);
+        n++;
+        last = a;
       }
+      if (nextMarker !== null || page.length < want) break;
+      cursor = { createdAt: last!.createdAt, archiveId: last!.archiveId };
     }
     if (!csv) yield JSON_TAIL;
   }

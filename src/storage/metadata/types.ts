@@ -450,4 +450,9 @@ export interface JobRepo {
    * whose last snapshot (or creation) is at least `cadenceMs` old. Returns how many were taken.
    */
   takeInventorySnapshots(now: number, cadenceMs: number): Promise<number>;
+  /**
+   * Daily inventory mode: the vault's archives as of `asOf` (created by then and not deleted before
+   * it), in the order and with the filters of ArchiveRepoContract.list.
+   */
+  listArchivesAsOf(vaultId: number, asOf: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]>;
 }

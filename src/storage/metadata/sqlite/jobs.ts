@@ -1,5 +1,5 @@
 import type { SqliteDb } from './db.js';
-import type { ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
+import type { ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
 import { completionEvent, describeJobJson, type JobAction, type JobStatus, type Tier, type InventoryFormat } from '../../../domain/jobs.js';
 
 interface JobRow {
@@ -121,6 +121,11 @@ export class SqliteJobRepo implements JobRepo {
       nextExpiry: db.prepare('SELECT MIN(expires_at) AS t FROM jobs WHERE expires_at IS NOT NULL'),
       expired: db.prepare('SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?'),
       delete: db.prepare('DELETE FROM jobs WHERE seq = ?'),
+      asOf: db.prepare(`SELECT vault_id, archive_id, size, tree_hash, description, created_at, blob_key FROM archives
+        WHERE vault_id = @vaultId AND created_at <= @asOf AND (deleted_at IS NULL OR deleted_at > @asOf)
+          AND (@start IS NULL OR created_at >= @start) AND (@end IS NULL OR created_at < @end)
+          AND (@afterT IS NULL OR created_at > @afterT OR (created_at = @afterT AND archive_id > @afterId))
+        ORDER BY created_at, archive_id LIMIT @limit`),
       snapshot: db.prepare(`UPDATE vaults SET last_inventory_at = @now, inventory_number_of_archives = number_of_archives,
           inventory_size_in_bytes = size_in_bytes
         WHERE last_write_at IS NOT NULL AND (last_inventory_at IS NULL OR last_write_at >= last_inventory_at)
@@ -259,6 +264,27 @@ export class SqliteJobRepo implements JobRepo {
   async getLeaves(seq: number) {
     const r = this.#s.getLeaves.get(seq) as { first_leaf: number; leaves: Buffer } | undefined;
     return r ? { firstLeaf: r.first_leaf, packed: r.leaves } : null;
+  }
+
+  async listArchivesAsOf(vaultId: number, asOf: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]> {
+    const r = this.#s.asOf.all({
+      vaultId,
+      asOf,
+      start: opts.startDate ?? null,
+      end: opts.endDate ?? null,
+      afterT: opts.after?.createdAt ?? null,
+      afterId: opts.after?.archiveId ?? '',
+      limit: opts.limit,
+    }) as { vault_id: number; archive_id: string; size: number; tree_hash: string; description: string; created_at: number; blob_key: string }[];
+    return r.map((a) => ({
+      vaultId: a.vault_id,
+      archiveId: a.archive_id,
+      size: a.size,
+      treeHash: a.tree_hash,
+      description: a.description,
+      createdAt: a.created_at,
+      blobKey: a.blob_key,
+    }));
   }
 
   async takeInventorySnapshots(now: number, cadenceMs: number) {

@@ -73,3 +73,7 @@ CREATE TABLE notification_outbox (
   delivered_at INTEGER
 );
 CREATE INDEX notification_outbox_pending ON notification_outbox (delivered_at, next_attempt_at);
+
+-- Daily inventory mode lists a vault as of its last snapshot: archives created by then and not
+-- deleted before it, tombstones included (the archives index of 002 covers live rows only).
+CREATE INDEX archives_vault_created_all ON archives (vault_id, created_at, archive_id);
