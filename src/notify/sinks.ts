@@ -72,6 +72,8 @@ export class WebhookSink implements Sink {
     const res = await fetch(this.rule.url, {
       method: 'POST',
       signal,
+      // A redirect is a misconfigured URL, not a delivery: fetch would turn the POST into a GET.
+      redirect: 'manual',
       headers: {
         ...this.rule.headers,
         'content-type': 'application/json; charset=utf-8',
