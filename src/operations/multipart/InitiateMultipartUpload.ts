@@ -1,5 +1,5 @@
 import { Errors } from '../../domain/errors.js';
-import { uploadId as newUploadId } from '../../domain/ids.js';
+import { newUploadId } from '../../domain/archive-id.js';
 import { header, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
 import { archiveDescription } from '../archives/ingest.js';
