@@ -59,7 +59,8 @@ export interface Statement {
   effect: 'Allow' | 'Deny';
   principal: PrincipalSet | null;
   notPrincipal: boolean;
-  actions: RegExp[];
+  /** Patterns; matched case-insensitively (IAM action names are case-insensitive). */
+  actions: string[];
   notAction: boolean;
   /** Raw patterns: they may hold policy variables, resolved per request. */
   resources: string[];
@@ -90,27 +91,55 @@ function stringList(v: unknown, what: string): string[] {
   return list as string[];
 }
 
-/** IAM wildcards: `*` any run of characters, `?` any one character. */
-export function globToRegExp(pattern: string, flags = ''): RegExp {
-  let re = '^';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/**
+ * IAM wildcards: `*` any run of characters, `?` any one character. Matched by the two-pointer
+ * algorithm (at worst pattern × value steps), never by a backtracking RegExp: a hostile pattern such as `*a*a*a…b`
+ * must not be able to stall the server. `\u0000` escapes the next character as a literal (policy
+ * variables substitute values that may themselves hold `*` or `?`).
+ */
+export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
+  const pat = ignoreCase ? pattern.toLowerCase() : pattern;
+  const val = ignoreCase ? value.toLowerCase() : value;
+  // Tokens: -1 = '*', -2 = '?', otherwise a literal char code.
+  const t: number[] = [];
+  for (let i = 0; i < pat.length; i++) {
+    const c = pat.charCodeAt(i);
+    if (c === 0 && i + 1 < pat.length) t.push(pat.charCodeAt(++i));
+    else if (c === 42) {
+      if (t[t.length - 1] !== -1) t.push(-1);
+    } else if (c === 63) t.push(-2);
+    else t.push(c);
   }
-  return new RegExp(re + '$', flags + 's');
+  let p = 0;
+  let i = 0;
+  let starP = -1;
+  let starI = 0;
+  while (i < val.length) {
+    const tok = t[p];
+    if (p < t.length && tok !== -1 && (tok === -2 || tok === val.charCodeAt(i))) {
+      p++;
+      i++;
+    } else if (p < t.length && tok === -1) {
+      starP = p++;
+      starI = i;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      i = ++starI;
+    } else return false;
+  }
+  while (p < t.length && t[p] === -1) p++;
+  return p === t.length;
 }
 
-function parseAction(a: string, where: string): RegExp {
-  if (a === '*') return /^.*$/s;
+function parseAction(a: string, where: string): string {
+  if (a === '*') return a;
   const m = /^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)$/.exec(a);
   if (!m) fail(`${where}: invalid action "${a}"; actions look like glacier:DeleteArchive or glacier:*`);
   const [, service, name] = m;
   if (service!.toLowerCase() === 'glacier' && !/[*?]/.test(name!) && !GLACIER_ACTIONS.has(name!.toLowerCase())) {
     fail(`${where}: unknown action "${a}"; Glacier actions are glacier:<OperationName>, e.g. glacier:UploadArchive`);
   }
-  // "Action names are case-insensitive" (IAM): match without regard to case.
-  return globToRegExp(a, 'i');
+  return a;
 }
 
 function parseResource(r: string, where: string): string {
@@ -405,22 +434,6 @@ function substitute(s: string, policy: Policy, ctx: ContextLookup): string | nul
   return ok ? out : null;
 }
 
-/** Glob with `\0`-escaped literal characters (from policy variables). */
-function likeMatch(pattern: string, value: string, flags = ''): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\u0000') {
-      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-      continue;
-    }
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(re + '$', flags + 's').test(value);
-}
-
 function unescapeLiteral(s: string): string {
   return s.replace(/\u0000(.)/g, '$1');
 }
@@ -431,8 +444,8 @@ export function arnLike(pattern: string, arn: string): boolean {
   const p = pattern.split(':');
   const a = arn.split(':');
   if (p.length < 6 || a.length < 6) return false;
-  for (let i = 0; i < 5; i++) if (!likeMatch(p[i]!, a[i]!)) return false;
-  return likeMatch(p.slice(5).join(':'), a.slice(5).join(':'));
+  for (let i = 0; i < 5; i++) if (!wildcardMatch(p[i]!, a[i]!)) return false;
+  return wildcardMatch(p.slice(5).join(':'), a.slice(5).join(':'));
 }
 
 function compareNum(op: BaseOp, a: number, b: number): boolean {
@@ -462,7 +475,7 @@ function positive(op: BaseOp, cv: string, pv: string, policy: Policy, ctx: Conte
     case 'StringLike':
     case 'StringNotLike': {
       const v = substitute(pv, policy, ctx);
-      return v !== null && likeMatch(v, cv);
+      return v !== null && wildcardMatch(v, cv);
     }
     case 'Bool':
       return cv.toLowerCase() === pv.toLowerCase();
@@ -520,7 +533,7 @@ export function evaluateClause(cl: ConditionClause, policy: Policy, ctx: Context
 }
 
 function statementApplies(st: Statement, policy: Policy, req: EvalRequest): boolean {
-  const actionHit = st.actions.some((re) => re.test(req.action));
+  const actionHit = st.actions.some((a) => wildcardMatch(a, req.action, true));
   if (actionHit === st.notAction) return false;
   const resHit = st.resources.some((r) => {
     const p = substitute(r, policy, req.context);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluatePolicy, parsePolicy, PolicyError, validatePolicy, type ContextLookup, type PolicyKind } from '../../src/auth/policy.js';
+import { evaluatePolicy, parsePolicy, PolicyError, validatePolicy, wildcardMatch, type ContextLookup, type PolicyKind } from '../../src/auth/policy.js';
 import { requestContext, type AuthzRequest } from '../../src/auth/authorize.js';
 import { isGlacierError } from '../../src/domain/errors.js';
 
@@ -292,4 +292,22 @@ for (const [name, doc, re] of malformed) {
 
 test('identity policies must not name a Principal', () => {
   assert.throws(() => parsePolicy(JSON.stringify(example2), 'identity'), /must not specify a Principal/);
+});
+
+test('wildcard matching: * and ?, case rules, and bounded time on hostile patterns', () => {
+  assert.equal(wildcardMatch('glacier:Delete*', 'glacier:DeleteArchive'), true);
+  assert.equal(wildcardMatch('glacier:Delete*', 'glacier:deletearchive'), false);
+  assert.equal(wildcardMatch('glacier:Delete*', 'glacier:deletearchive', true), true);
+  assert.equal(wildcardMatch('a?c', 'abc'), true);
+  assert.equal(wildcardMatch('a?c', 'ac'), false);
+  assert.equal(wildcardMatch('*', ''), true);
+  assert.equal(wildcardMatch('', 'x'), false);
+  assert.equal(wildcardMatch('vaults/*', 'vaults/'), true);
+  assert.equal(wildcardMatch('*x*y*', 'aaxbbyc'), true);
+  assert.equal(wildcardMatch('*x*y*', 'aaybbxc'), false);
+  assert.equal(wildcardMatch('a\u0000*', 'a*'), true, 'escaped star is literal');
+  assert.equal(wildcardMatch('a\u0000*', 'ab'), false);
+  const t0 = Date.now();
+  assert.equal(wildcardMatch('*a'.repeat(5000) + 'b', 'a'.repeat(20000)), false);
+  assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
 });
