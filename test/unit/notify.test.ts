@@ -295,6 +295,10 @@ test('webhook sink: SNS-style envelope, HMAC-SHA256 signature a receiver can ver
     await assert.rejects(sink.deliver(n, AbortSignal.timeout(5000)), /HTTP 500/);
     // A retry re-sends the identical body, so the receiver can drop it by MessageId.
     assert.equal(got[1]!.body, body);
+    // A redirect is not followed (fetch would turn the POST into a GET): it is a failed attempt.
+    status = 302;
+    await assert.rejects(sink.deliver(n, AbortSignal.timeout(5000)), /HTTP 302/);
+    assert.equal(got.length, 3);
   } finally {
     srv.closeAllConnections();
     await new Promise((r) => srv.close(r));
