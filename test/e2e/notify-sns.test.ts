@@ -9,8 +9,14 @@ import {
   SetVaultNotificationsCommand,
   UploadArchiveCommand,
 } from '@aws-sdk/client-glacier';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createServer as createTcpServer, connect, type Server as TcpServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GlacierClient } from '@aws-sdk/client-glacier';
+import { signedRequest, startTestServer, TEST_KEY, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { hasMotoServer, startMoto, type MotoServer } from '../helpers/moto.js';
+import { ChildServer, freePort } from '../helpers/child-server.js';
 
 // The SNS sink against a real SNS implementation on loopback: moto_server holds a topic with an
 // SQS queue subscribed; Firn publishes job notifications to it; the test reads them off the queue.
@@ -140,5 +146,104 @@ test('a completed archive retrieval notifies the job SNSTopic and the vault topi
     assert.equal((await drain(jobTopic.queueUrl)).length + (await drain(vaultTopic.queueUrl)).length, 0);
   } finally {
     await s.close();
+  }
+});
+
+/** A TCP forwarder to moto on a fixed port: while it is not listening, SNS is unreachable for Firn. */
+async function forwarder(port: number, target: string): Promise<{ close(): Promise<void> }> {
+  const t = new URL(target);
+  const sockets = new Set<Socket>();
+  const srv: TcpServer = createTcpServer((c) => {
+    const up = connect(Number(t.port), t.hostname);
+    sockets.add(c).add(up);
+    c.pipe(up).pipe(c);
+    const drop = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('error', drop).on('close', drop);
+    up.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+  return {
+    close: () =>
+      new Promise<void>((r) => {
+        for (const x of sockets) x.destroy();
+        srv.close(() => r());
+      }),
+  };
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('SNS: Firn killed (SIGKILL) between job completion and delivery; after restart each queue holds exactly one message', { skip }, async () => {
+  const jobTopic = await topicWithQueue('kill-job-topic');
+  const vaultTopic = await topicWithQueue('kill-vault-topic');
+  const proxyPort = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'firn-notify-sns-kill-'));
+  const child = new ChildServer({
+    dataDir,
+    env: {
+      FIRN_NOTIFY_SINKS: JSON.stringify([
+        { topic: 'arn:aws:sns:*', sink: 'sns', endpoint: `http://127.0.0.1:${proxyPort}`, accessKeyId: 'test', secretAccessKey: 'test' },
+      ]),
+      FIRN_NOTIFY_RETRY_BASE: '200ms',
+      FIRN_NOTIFY_RETRY_MAX: '400ms',
+      FIRN_NOTIFY_POLL_INTERVAL: '100ms',
+      FIRN_NOTIFY_TIMEOUT: '2s',
+      FIRN_RETRIEVAL_TIMING: 'instant',
+    },
+  });
+  let proxy: { close(): Promise<void> } | null = null;
+  const clients: GlacierClient[] = [];
+  const glacier = () => {
+    const c = new GlacierClient({ endpoint: child.url, region, credentials: { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET }, maxAttempts: 1 });
+    clients.push(c);
+    return c;
+  };
+  try {
+    await child.start();
+    const g = glacier();
+    await g.send(new CreateVaultCommand({ accountId: '-', vaultName: 'killed' }));
+    await g.send(
+      new SetVaultNotificationsCommand({
+        accountId: '-',
+        vaultName: 'killed',
+        vaultNotificationConfig: { SNSTopic: vaultTopic.topicArn, Events: ['InventoryRetrievalCompleted'] },
+      }),
+    );
+    const job = await g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'killed', jobParameters: { Type: 'inventory-retrieval', SNSTopic: jobTopic.topicArn } }));
+    await until('the job to complete', async () => (await g.send(new DescribeJobCommand({ accountId: '-', vaultName: 'killed', jobId: job.jobId! }))).Completed === true);
+    await new Promise((r) => setTimeout(r, 300));
+    await child.kill();
+    assert.equal((await drain(jobTopic.queueUrl)).length + (await drain(vaultTopic.queueUrl)).length, 0, 'nothing reached SNS before the kill');
+
+    proxy = await forwarder(proxyPort, moto.url);
+    await child.start();
+    const got = { job: [] as any[], vault: [] as any[] };
+    await until('both messages', async () => {
+      got.job.push(...(await drain(jobTopic.queueUrl)));
+      got.vault.push(...(await drain(vaultTopic.queueUrl)));
+      return got.job.length >= 1 && got.vault.length >= 1;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    got.job.push(...(await drain(jobTopic.queueUrl)));
+    got.vault.push(...(await drain(vaultTopic.queueUrl)));
+    assert.equal(got.job.length, 1);
+    assert.equal(got.vault.length, 1);
+    const described = (await signedRequest(child.url, { method: 'GET', path: `/-/vaults/killed/jobs/${job.jobId}` })).json();
+    assert.deepEqual(JSON.parse(got.job[0].Message), described);
+    assert.deepEqual(JSON.parse(got.vault[0].Message), described);
+  } finally {
+    for (const c of clients) c.destroy();
+    await child.stop();
+    await proxy?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
