@@ -1,4 +1,5 @@
 import { isoMs } from '../lib/clock.js';
+import { encodeSortable, randomChars } from './ids.js';
 
 /**
  * Job state (spec §2). A job is created InProgress and ends Succeeded or Failed; it cannot be
@@ -16,6 +17,15 @@ export const TIERS: readonly Tier[] = ['Expedited', 'Standard', 'Bulk'];
 /** Real StatusMessage values [R list_jobs.t]: "Operation in progress." while running, "Succeeded" after. */
 export const STATUS_MESSAGE_IN_PROGRESS = 'Operation in progress.';
 export const STATUS_MESSAGE_SUCCEEDED = 'Succeeded';
+
+/**
+ * A 92-character job id of [A-Za-z0-9_-] (spec §1), time-ordered for index locality. It starts
+ * with a letter: an id starting with '-' (as a raw time prefix would) cannot be passed to the aws
+ * CLI as `--job-id <id>`, which takes it for an option.
+ */
+export function newJobId(nowMs: number): string {
+  return 'J' + encodeSortable(nowMs, 8) + randomChars(83);
+}
 
 export interface InventoryParams {
   format: InventoryFormat;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeJobJson, type JobRecord } from '../../src/domain/jobs.js';
+import { describeJobJson, newJobId, type JobRecord } from '../../src/domain/jobs.js';
 import { jobDelayMs } from '../../src/jobs/timing.js';
 import { defaultConfig } from '../../src/config/load.js';
 
@@ -112,4 +112,12 @@ test('FIRN_RETRIEVAL_TIMING: instant, fast, aws ranges, and per-tier overrides',
   assert.equal(jobDelayMs(o, 'ArchiveRetrieval', 'Standard'), 1234);
   assert.equal(jobDelayMs(o, 'InventoryRetrieval', null), 0);
   assert.ok(jobDelayMs(o, 'ArchiveRetrieval', 'Bulk') >= 5 * H);
+});
+
+test('job ids: 92 characters, time-ordered, never starting with "-" (the aws CLI would take it for an option)', () => {
+  const a = newJobId(Date.UTC(2026, 0, 1));
+  const b = newJobId(Date.UTC(2026, 0, 1) + 1);
+  assert.match(a, /^[A-Za-z][A-Za-z0-9_-]{91}$/);
+  assert.ok(a < b);
+  assert.ok(newJobId(Date.UTC(2099, 0, 1)) > b);
 });

@@ -1,7 +1,6 @@
 import { Errors } from '../../domain/errors.js';
-import { jobId as newJobId } from '../../domain/ids.js';
 import { decodeInventoryMarker, parseInventoryDate } from '../../domain/inventory.js';
-import { TIERS, type InventoryParams, type Tier } from '../../domain/jobs.js';
+import { newJobId, TIERS, type InventoryParams, type Tier } from '../../domain/jobs.js';
 import { parseRetrievalByteRange } from '../../domain/ranges.js';
 import { admitRetrieval } from '../../jobs/admission.js';
 import { jobDelayMs } from '../../jobs/timing.js';
