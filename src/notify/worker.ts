@@ -24,6 +24,13 @@ export interface NotificationWorkerOptions {
   warnAfter: number;
   /** Rows claimed per pass, delivered concurrently. */
   batchSize?: number;
+  /**
+   * At start, make every pending row due now (default true). Right for the embedded server, the
+   * only process using its database: leases held by a killed predecessor are void, and rows
+   * backing off after failures get a fresh attempt. Several servers sharing one database would
+   * set it false, so that a restarting node does not steal rows another node is delivering.
+   */
+  retryPendingOnStart?: boolean;
 }
 
 /** Delay before the next attempt after `attempts` failed ones: base · 2^(attempts−1), capped, +0–10 % jitter. */
@@ -49,7 +56,7 @@ export class NotificationWorker {
   readonly #abort = new AbortController();
 
   constructor(opts: NotificationWorkerOptions) {
-    this.#o = { batchSize: 16, ...opts };
+    this.#o = { batchSize: 16, retryPendingOnStart: true, ...opts };
   }
 
   /** Lease of a claimed row: long enough for the attempt to finish or time out. */
@@ -63,6 +70,13 @@ export class NotificationWorker {
     const clock = this.#o.clock as Clock & { onAdvance?: (l: () => void) => () => void };
     // Moving domain time may make backed-off rows due at once.
     if (typeof clock.onAdvance === 'function') this.#unsubscribe = clock.onAdvance(() => this.wake());
+    if (this.#o.retryPendingOnStart) {
+      const reset = this.#chain.then(async () => {
+        const n = await this.#o.outbox.rescheduleAll(this.#o.clock.now());
+        if (n > 0) this.#o.log.info({ pending: n }, 'job notifications left from a previous run are being delivered');
+      });
+      this.#chain = reset.catch((e: unknown) => this.#o.log.error({ err: e }, 'could not reschedule pending notifications'));
+    }
     this.wake();
   }
 

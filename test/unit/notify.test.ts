@@ -227,6 +227,45 @@ test('the outbox survives a restart; a row claimed by a process that died is ret
   }
 });
 
+test('a (re)started worker retries at once what was backing off or leased by a killed process', async () => {
+  const store = new SqliteMetadataStore(':memory:');
+  const clock = new ManualClock();
+  await store.outbox.enqueue([{ topicArn: TOPIC, message: MESSAGE }, { topicArn: TOPIC, message: MESSAGE + ' ' }], clock.now());
+  // Row 1 failed and backs off for an hour; row 2 is leased by a process that died.
+  await store.outbox.claimDue(clock.now(), 2, 15_000);
+  await store.outbox.markFailed(1, 'HTTP 503', clock.now() + 3_600_000);
+  const sink = new FakeSink();
+  const { log, lines } = capture();
+  const w = worker(store, clock, sink, log);
+  w.start();
+  await until(async () => sink.received.length === 2);
+  assert.equal(clock.now(), Date.UTC(2026, 0, 15, 12, 0, 0), 'without moving the clock');
+  assert.ok(lines.some((l) => l.pending === 2), 'start-up logs how many were pending');
+  await w.stop();
+  // Opting out (several servers on one database): backed-off rows keep their schedule.
+  await store.outbox.enqueue([{ topicArn: TOPIC, message: 'later' }], clock.now());
+  const [row] = await store.outbox.claimDue(clock.now(), 1, 0);
+  await store.outbox.markFailed(row!.id, 'HTTP 503', clock.now() + 3_600_000);
+  const sink2 = new FakeSink();
+  const w2 = new NotificationWorker({
+    outbox: store.outbox,
+    router: fakeRouter(sink2),
+    clock,
+    log: silentLogger(),
+    pollMs: 20,
+    retryBaseMs: 5000,
+    retryMaxMs: 60_000,
+    timeoutMs: 2000,
+    warnAfter: 3,
+    retryPendingOnStart: false,
+  });
+  w2.start();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sink2.received.length, 0);
+  await w2.stop();
+  await store.close();
+});
+
 test('started worker delivers on its own and wakes up when the clock is advanced', async () => {
   const store = new SqliteMetadataStore(':memory:');
   const clock = new OffsetClock();

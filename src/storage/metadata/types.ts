@@ -284,6 +284,12 @@ export interface OutboxRepo {
   get(id: number): Promise<OutboxRecord | null>;
   /** Undelivered rows. */
   pendingCount(): Promise<number>;
+  /**
+   * Makes every undelivered row due at `now` and returns how many. For start-up when this
+   * process is the only one using the database (embedded mode): leases of a killed predecessor
+   * are void, and a restart is the moment to retry what was backing off.
+   */
+  rescheduleAll(now: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

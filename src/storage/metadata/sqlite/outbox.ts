@@ -39,6 +39,7 @@ export class SqliteOutboxRepo implements OutboxRepo {
       nextDue: db.prepare('SELECT MIN(next_attempt_at) AS t FROM notification_outbox WHERE delivered_at IS NULL'),
       get: db.prepare('SELECT * FROM notification_outbox WHERE id = ?'),
       pending: db.prepare('SELECT COUNT(*) AS n FROM notification_outbox WHERE delivered_at IS NULL'),
+      rescheduleAll: db.prepare('UPDATE notification_outbox SET next_attempt_at = ? WHERE delivered_at IS NULL AND next_attempt_at > ?'),
     };
   }
 
@@ -81,5 +82,9 @@ export class SqliteOutboxRepo implements OutboxRepo {
 
   async pendingCount() {
     return (this.#s.pending.get() as { n: number }).n;
+  }
+
+  async rescheduleAll(now: number) {
+    return this.#s.rescheduleAll.run(now, now).changes;
   }
 }
