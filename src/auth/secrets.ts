@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 
 /**
  * Secret access keys at rest. SigV4 verification computes an HMAC keyed by the secret itself, so
@@ -30,12 +30,23 @@ export class SecretBox {
   static fromFile(path: string, create: boolean): SecretBox {
     if (!existsSync(path)) {
       if (!create) throw new Error(`the master key file ${path} is missing; without it the stored access keys cannot be decrypted`);
-      const fd = openSync(path, 'wx', 0o600);
+      // Written to a temporary file, then hard-linked into place: link() fails if the name exists,
+      // so a server and an admin command opening a fresh data directory at once agree on one key,
+      // and nobody ever reads a half-written file.
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      const fd = openSync(tmp, 'wx', 0o600);
       try {
         writeSync(fd, randomBytes(32).toString('hex') + '\n');
         fsyncSync(fd);
       } finally {
         closeSync(fd);
+      }
+      try {
+        linkSync(tmp, path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      } finally {
+        unlinkSync(tmp);
       }
     }
     const hex = readFileSync(path, 'utf8').trim();
