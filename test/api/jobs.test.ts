@@ -292,6 +292,14 @@ test('an archive deleted before the job runs fails the job; one deleted after st
   assert.match(dA.StatusMessage, /deleted/);
   expectError(await g.getJobOutput(jobA), 400, 'InvalidParameterValueException', `The job is not currently available for download: ${jobA}`);
 
+  // Initiated after the archive was deleted: accepted, then Failed.
+  const jobA2 = await initiate(g, { Type: 'archive-retrieval', ArchiveId: idA, Tier: 'Expedited' });
+  const dA2 = await describe(g, jobA2);
+  assert.equal(dA2.StatusCode, 'InProgress');
+  assert.equal(dA2.ArchiveSizeInBytes, a.length);
+  await advance(5 * 60_000);
+  assert.equal((await describe(g, jobA2)).StatusCode, 'Failed');
+
   assert.equal((await describe(g, jobB)).StatusCode, 'Succeeded');
   assert.equal((await g.req('DELETE', `/archives/${idB}`)).status, 204);
   await s.running.app.blobMaintenance.collect?.();

@@ -119,7 +119,9 @@ export const InitiateJob: Handler = async (ctx, input) => {
     refuse(body, ['Format', 'InventoryRetrievalParameters'], type);
     const archiveId = optString(body, 'ArchiveId');
     if (archiveId === undefined || archiveId === '') throw Errors.missingParameter('The parameter ArchiveId is required for a job of type archive-retrieval.');
-    const archive = /^[A-Za-z0-9_-]{1,200}$/.test(archiveId) ? await ctx.app.store.archives.get(vault.id, archiveId) : null;
+    // "A deleted archive can still yield a successful InitiateJob; the job then fails" [DG
+    // api-archive-delete]: a tombstoned archive of this vault is accepted, an unknown id is 404.
+    const archive = /^[A-Za-z0-9_-]{1,200}$/.test(archiveId) ? await ctx.app.store.jobs.getArchiveEvenDeleted(vault.id, archiveId) : null;
     if (!archive) throw Errors.resourceNotFound(`Archive not found for ID: ${archiveId}`);
     const rangeRaw = optString(body, 'RetrievalByteRange');
     let start = 0;

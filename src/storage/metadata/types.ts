@@ -461,4 +461,9 @@ export interface JobRepo {
    * it), in the order and with the filters of ArchiveRepoContract.list.
    */
   listArchivesAsOf(vaultId: number, asOf: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]>;
+  /**
+   * An archive of the vault even if it has been deleted (its tombstone): "A deleted archive can
+   * still yield a successful InitiateJob; the job then fails" (spec §2.1).
+   */
+  getArchiveEvenDeleted(vaultId: number, archiveId: string): Promise<ArchiveRecord | null>;
 }

@@ -121,6 +121,9 @@ export class SqliteJobRepo implements JobRepo {
       nextExpiry: db.prepare('SELECT MIN(expires_at) AS t FROM jobs WHERE expires_at IS NOT NULL'),
       expired: db.prepare('SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?'),
       delete: db.prepare('DELETE FROM jobs WHERE seq = ?'),
+      archiveAny: db.prepare(
+        'SELECT vault_id, archive_id, size, tree_hash, description, created_at, blob_key FROM archives WHERE vault_id = ? AND archive_id = ?',
+      ),
       asOf: db.prepare(`SELECT vault_id, archive_id, size, tree_hash, description, created_at, blob_key FROM archives
         WHERE vault_id = @vaultId AND created_at <= @asOf AND (deleted_at IS NULL OR deleted_at > @asOf)
           AND (@start IS NULL OR created_at >= @start) AND (@end IS NULL OR created_at < @end)
@@ -285,6 +288,22 @@ export class SqliteJobRepo implements JobRepo {
       createdAt: a.created_at,
       blobKey: a.blob_key,
     }));
+  }
+
+  async getArchiveEvenDeleted(vaultId: number, archiveId: string): Promise<ArchiveRecord | null> {
+    const a = this.#s.archiveAny.get(vaultId, archiveId) as
+      | { vault_id: number; archive_id: string; size: number; tree_hash: string; description: string; created_at: number; blob_key: string }
+      | undefined;
+    if (!a) return null;
+    return {
+      vaultId: a.vault_id,
+      archiveId: a.archive_id,
+      size: a.size,
+      treeHash: a.tree_hash,
+      description: a.description,
+      createdAt: a.created_at,
+      blobKey: a.blob_key,
+    };
   }
 
   async takeInventorySnapshots(now: number, cadenceMs: number) {
