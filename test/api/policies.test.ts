@@ -299,3 +299,28 @@ test('through InitiateJob with FIRN_PROVISIONED_CAPACITY=enforce: InsufficientCa
     await t.close();
   }
 });
+
+test('a policy set later does not affect jobs already in progress: they complete Succeeded', async () => {
+  const t = await startTestServer({ config: { timingStandard: 3 * HOUR } });
+  try {
+    const { UploadArchiveCommand, InitiateJobCommand, DescribeJobCommand } = await import('@aws-sdk/client-glacier');
+    assert.equal((await t.request({ method: 'PUT', path: '/-/vaults/inflight' })).status, 201);
+    const g = t.glacier();
+    const up = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'inflight', body: Buffer.alloc(2 * 1024 * 1024, 3) }));
+    const job = await g.send(
+      new InitiateJobCommand({ accountId: '-', vaultName: 'inflight', jobParameters: { Type: 'archive-retrieval', ArchiveId: up.archiveId! } }),
+    );
+    // Far too small for that job: new requests are refused, the running one is left alone.
+    assert.equal((await put(t, { Policy: { Rules: [{ Strategy: 'BytesPerHour', BytesPerHour: 1 }] } })).status, 204);
+    await assert.rejects(
+      g.send(new InitiateJobCommand({ accountId: '-', vaultName: 'inflight', jobParameters: { Type: 'archive-retrieval', ArchiveId: up.archiveId! } })),
+      (e: any) => e.name === 'PolicyEnforcedException',
+    );
+    t.clock.advance(3 * HOUR + 1000);
+    await t.running.app.jobs.runDue();
+    const d = await g.send(new DescribeJobCommand({ accountId: '-', vaultName: 'inflight', jobId: job.jobId! }));
+    assert.equal(d.StatusCode, 'Succeeded');
+  } finally {
+    await t.close();
+  }
+});
