@@ -2,6 +2,13 @@ import { Errors } from '../../domain/errors.js';
 import { TreeHasher } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
 import { header } from '../common.js';
+import { Sha256Worker } from '../../lib/sha256-worker.js';
+
+/**
+ * One worker thread per process computes the linear hashes of all uploads; created on first use
+ * and unref'd, so it neither does work at import time nor keeps the process alive.
+ */
+let linearWorker: Sha256Worker | null = null;
 
 export const TREE_HASH_RE = /^[0-9a-f]{64}$/;
 
@@ -45,17 +52,20 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
   const stream = input.stream;
   if (!stream) throw Errors.missingParameter('The request body is missing');
   const writer = await ctx.app.blobs.create();
+  const linear = (linearWorker ??= new Sha256Worker()).begin();
   try {
-    const hasher = new TreeHasher({ linear: true });
+    const hasher = new TreeHasher();
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       hasher.update(chunk);
+      await linear.update(chunk);
       await writer.write(chunk);
     }
     if (hasher.bytes !== expectedLength) {
       throw Errors.invalidParameter(`The request body was ${hasher.bytes} bytes long but Content-Length is ${expectedLength}`);
     }
     const d = hasher.digest();
-    if (input.contentSha256 !== null && d.linearHash !== input.contentSha256) {
+    const linearHash = await linear.digest();
+    if (input.contentSha256 !== null && linearHash !== input.contentSha256) {
       throw Errors.invalidSignature(CONTENT_SHA256_MISMATCH);
     }
     if (d.treeHash !== declaredTreeHash) {
@@ -66,6 +76,7 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
     const blobKey = await writer.commit();
     return { blobKey, size: d.size, treeHash: d.treeHash, leaves: d.leaves };
   } catch (e) {
+    linear.cancel();
     await writer.abort();
     throw e;
   }
