@@ -33,10 +33,13 @@ export interface NotificationWorkerOptions {
   retryPendingOnStart?: boolean;
 }
 
+/** Floor of the retry delay, so that a zero base cannot make a failing row due again at once. */
+export const MIN_RETRY_DELAY_MS = 50;
+
 /** Delay before the next attempt after `attempts` failed ones: base · 2^(attempts−1), capped, +0–10 % jitter. */
 export function retryDelay(attempts: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40));
-  return Math.round(exp * (1 + random() * 0.1));
+  return Math.max(MIN_RETRY_DELAY_MS, Math.round(exp * (1 + random() * 0.1)));
 }
 
 /**

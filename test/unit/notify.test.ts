@@ -122,6 +122,19 @@ test('retry delay doubles from the base, is capped, and jitters by at most 10 %'
   assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => retryDelay(a, 5000, 60_000, none)), [5000, 10_000, 20_000, 40_000, 60_000, 60_000]);
   assert.equal(retryDelay(1, 5000, 60_000, () => 0.999), 5500);
   assert.equal(retryDelay(10_000, 5000, 3_600_000, none), 3_600_000, 'huge attempt counts do not overflow');
+  assert.equal(retryDelay(1, 0, 0, none), 50, 'a zero base still waits a little');
+});
+
+test('log sink: one info line with the topic, the message id and the DescribeJob JSON', async () => {
+  const { log, lines } = capture();
+  const r = new SinkRouter([], { log, timeoutMs: 1000 });
+  const n: Notification = { id: 3, topicArn: TOPIC, message: MESSAGE, createdAt: 0, attempts: 1 };
+  await r.route(TOPIC).deliver(n, AbortSignal.timeout(1000));
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].level, 30);
+  assert.equal(lines[0].topicArn, TOPIC);
+  assert.equal(lines[0].messageId, notificationMessageId(n));
+  assert.equal(lines[0].notification, MESSAGE);
 });
 
 test('the message id is a stable UUID per outbox row', () => {
