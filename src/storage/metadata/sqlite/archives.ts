@@ -100,8 +100,11 @@ export class SqliteArchiveRepo implements ArchiveRepo {
       args.push(opts.endDate);
     }
     if (opts.after) {
-      where.push('(created_at > ? OR (created_at = ? AND archive_id > ?))');
-      args.push(opts.after.createdAt, opts.after.createdAt, opts.after.archiveId);
+      // A row value, not `a > ? OR (a = ? AND b > ?)`: SQLite seeks the (vault_id, created_at,
+      // archive_id) index only for the row-value form; the OR form re-scans the vault from its
+      // first archive on every page (1M-archive inventory: 75 ms vs 2.5 ms per page, bench/RESULTS.md).
+      where.push('(created_at, archive_id) > (?, ?)');
+      args.push(opts.after.createdAt, opts.after.archiveId);
     }
     args.push(opts.limit);
     const sql = `SELECT * FROM archives WHERE ${where.join(' AND ')} ORDER BY created_at, archive_id LIMIT ?`;
