@@ -264,6 +264,14 @@ export const schema = {
       'A multipart upload with no part uploaded for this long (domain clock) expires and its parts are deleted (AWS: uploads may be reclaimed after 24 h of inactivity).',
     parse: (raw: string) => parseDuration(raw),
   },
+  uploadBodyTimeout: {
+    env: 'FIRN_UPLOAD_BODY_TIMEOUT',
+    flag: '--upload-body-timeout',
+    default: 120_000,
+    description:
+      'An upload (UploadArchive, UploadMultipartPart) whose body sends no byte for this long (real time) is refused with 408 RequestTimeoutException and nothing is stored.',
+    parse: (raw: string) => parseDuration(raw),
+  },
   uploadSweepInterval: {
     env: 'FIRN_UPLOAD_SWEEP_INTERVAL',
     flag: '--upload-sweep-interval',

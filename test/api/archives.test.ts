@@ -260,3 +260,40 @@ test('archives list in (createdAt, archiveId) order with date filters and a curs
   assert.deepEqual(windowed.map((a) => a.archiveId), ids.slice(1, 3));
   assert.ok(all[0]!.createdAt >= t0);
 });
+
+test('a body that stalls → 408 RequestTimeoutException, and nothing is stored', async () => {
+  const t = await startTestServer({ config: { uploadBodyTimeout: 300 } });
+  try {
+    await t.request({ method: 'PUT', path: '/-/vaults/slow' });
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { HttpRequest } = await import('@smithy/protocol-http');
+    const { Sha256 } = await import('@aws-crypto/sha256-js');
+    const data = randomBytes(2 * MiB);
+    const u = new URL(t.url);
+    const signer = new SignatureV4({ credentials: t.creds, region: 'us-east-1', service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
+    const headers = {
+      host: u.host,
+      'x-amz-glacier-version': '2012-06-01',
+      'x-amz-content-sha256': sha256Hex(data),
+      'x-amz-sha256-tree-hash': treeHash(data),
+      'content-length': String(data.length),
+    };
+    const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/-/vaults/slow/archives', headers }));
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: u.hostname, port: u.port, method: 'POST', path: '/-/vaults/slow/archives', headers: signed.headers }, (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+      });
+      req.on('error', reject);
+      // Half the body, then silence.
+      req.write(data.subarray(0, MiB));
+    });
+    assert.equal(res.status, 408);
+    assert.equal(JSON.parse(res.body).code, 'RequestTimeoutException');
+    assert.deepEqual(blobFiles(t).tmp, []);
+    assert.equal((await t.request({ method: 'GET', path: '/-/vaults/slow' })).json().NumberOfArchives, 0);
+  } finally {
+    await t.close();
+  }
+});

@@ -55,7 +55,7 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   try {
     const hasher = new TreeHasher();
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of withIdleTimeout(stream as AsyncIterable<Buffer>, ctx.app.config.uploadBodyTimeout)) {
       hasher.update(chunk);
       await linear.update(chunk);
       await writer.write(chunk);
@@ -79,6 +79,32 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
     linear.cancel();
     await writer.abort();
     throw e;
+  }
+}
+
+/**
+ * The body's chunks, or 408 RequestTimeoutException once none has arrived for `ms` (spec §0.1:
+ * "upload body not received in time"). The request is not destroyed here, so the error response
+ * still reaches the client; the server closes the connection after it because the body is unread.
+ */
+export async function* withIdleTimeout(source: AsyncIterable<Buffer>, ms: number): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Errors.requestTimeout(`No part of the request body arrived for ${Math.round(ms / 1000)} seconds`)), ms);
+    });
+    const next = it.next();
+    try {
+      const r = await Promise.race([next, timeout]);
+      if (r.done) return;
+      yield r.value;
+    } catch (e) {
+      next.catch(() => {});
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
