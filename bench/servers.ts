@@ -129,7 +129,9 @@ export async function startFirn(buildDir: string, env: Record<string, string> = 
   const port = await freePort();
   const dir = dataDir ?? mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'firn-bench-'));
   let log = '';
-  const proc = spawn(process.execPath, [join(buildDir, 'bin', 'firn.js'), 'serve'], {
+  // BENCH_FIRN_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=DIR`.
+  const nodeArgs = (process.env.BENCH_FIRN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, join(buildDir, 'bin', 'firn.js'), 'serve'], {
     cwd: buildDir,
     env: {
       ...process.env,
