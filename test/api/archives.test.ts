@@ -297,3 +297,37 @@ test('a body that stalls → 408 RequestTimeoutException, and nothing is stored'
     await t.close();
   }
 });
+
+test('after a crash, start-up removes temp files and blobs whose metadata never committed, and keeps the rest', async () => {
+  const t = await startTestServer();
+  const dataDir = t.dataDir;
+  let restarted: TestServer | null = null;
+  try {
+    await t.request({ method: 'PUT', path: '/-/vaults/crash' });
+    const kept = randomBytes(3000);
+    const id = String((await uploadArchive(t, 'crash', kept)).headers['x-amz-archive-id']);
+    // A blob renamed into place whose metadata transaction never ran, and a write cut short.
+    const w = await t.running.app.blobs.create();
+    await w.write(randomBytes(5000));
+    const orphan = await w.commit();
+    const half = await t.running.app.blobs.create();
+    await half.write(randomBytes(5000));
+    assert.ok(blobFiles(t).data.includes(orphan));
+    assert.equal(blobFiles(t).tmp.length, 1);
+    await t.stop();
+    restarted = await startTestServer({ dataDir });
+    const files = blobFiles(restarted);
+    assert.ok(!files.data.includes(orphan));
+    assert.deepEqual(files.tmp, []);
+    const store = restarted.running.app.store;
+    const v = (await store.vaults.get({ accountId: TEST_ACCOUNT, region: 'us-east-1', name: 'crash' }))!;
+    const a = (await store.archives.get(v.id, id))!;
+    const chunks: Buffer[] = [];
+    for await (const c of restarted.running.app.blobs.read(a.blobKey, 0, a.size)) chunks.push(c as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(kept));
+    await half.abort();
+  } finally {
+    if (restarted) await restarted.close();
+    else await t.close();
+  }
+});

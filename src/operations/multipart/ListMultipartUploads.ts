@@ -1,7 +1,7 @@
 import { Errors } from '../../domain/errors.js';
 import { parseLimit, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
-import { isIdleExpired, uploadJson } from './upload.js';
+import { uploadJson } from './upload.js';
 
 /**
  * GET /{a}/vaults/{v}/multipart-uploads?limit&marker → 200 `{"Marker","UploadsList"}`.
@@ -13,7 +13,8 @@ export const ListMultipartUploads: Handler = async (ctx, input) => {
   const limit = parseLimit(input, 50, 50);
   const marker = input.query.get('marker');
   if (marker !== null && marker !== '' && !/^[A-Za-z0-9_-]{1,200}$/.test(marker)) throw Errors.invalidParameter(`Invalid marker: ${marker}`);
-  const rows = (await ctx.app.store.uploads.listActive(vault.id, marker || null, limit + 1)).filter((u) => !isIdleExpired(ctx, u));
+  // Uploads idle past the expiry are gone even before the sweep reclaims them (see isIdleExpired).
+  const rows = await ctx.app.store.uploads.listActive(vault.id, marker || null, ctx.now - ctx.app.config.uploadIdleExpiry, limit + 1);
   const page = rows.slice(0, limit);
   const next = rows.length > limit ? rows[limit]! : null;
   return {

@@ -337,8 +337,11 @@ export interface PartRecord {
 export interface UploadRepo {
   create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }): Promise<void>;
   get(uploadId: string): Promise<UploadRecord | null>;
-  /** Active uploads of a vault in upload-id (creation) order, from `fromUploadId` inclusive. */
-  listActive(vaultId: number, fromUploadId: string | null, limit: number): Promise<UploadRecord[]>;
+  /**
+   * Active uploads of a vault with activity at or after `activeSince`, in upload-id (creation)
+   * order, from `fromUploadId` inclusive.
+   */
+  listActive(vaultId: number, fromUploadId: string | null, activeSince: number, limit: number): Promise<UploadRecord[]>;
   /**
    * Records a part (a re-upload of the same range replaces the earlier one and releases its blob).
    * The new blob's row (one reference, held by the part) is written in the same transaction.

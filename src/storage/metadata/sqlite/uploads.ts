@@ -56,7 +56,9 @@ export class SqliteUploadRepo implements UploadRepo {
         'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       get: db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
-      listActive: db.prepare("SELECT * FROM uploads WHERE vault_id = ? AND state = 'active' AND upload_id >= ? ORDER BY upload_id LIMIT ?"),
+      listActive: db.prepare(
+        "SELECT * FROM uploads WHERE vault_id = ? AND state = 'active' AND upload_id >= ? AND last_activity_at >= ? ORDER BY upload_id LIMIT ?",
+      ),
       touch: db.prepare('UPDATE uploads SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ?'),
       getPart: db.prepare('SELECT * FROM upload_parts WHERE upload_row = ? AND part_index = ?'),
       putPart: db.prepare(
@@ -88,8 +90,8 @@ export class SqliteUploadRepo implements UploadRepo {
     return r ? toUpload(r) : null;
   }
 
-  async listActive(vaultId: number, fromUploadId: string | null, limit: number) {
-    return (this.#s.listActive.all(vaultId, fromUploadId ?? '', limit) as UploadRow[]).map(toUpload);
+  async listActive(vaultId: number, fromUploadId: string | null, activeSince: number, limit: number) {
+    return (this.#s.listActive.all(vaultId, fromUploadId ?? '', activeSince, limit) as UploadRow[]).map(toUpload);
   }
 
   async putPart(uploadId: string, part: PartRecord, leaves: Buffer, now: number) {
