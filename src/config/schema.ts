@@ -246,14 +246,15 @@ export const schema = {
     flag: '--inventory',
     default: 'live' as 'live' | 'daily',
     description:
-      'live: an inventory job lists the vault as it is when the job completes, and DescribeVault counts are current. daily: like AWS, the vault is inventoried on a cadence (FIRN_INVENTORY_CADENCE) after it changes; inventory jobs return the last snapshot, DescribeVault counts and LastInventoryDate are as of it, and DeleteVault is refused while the last snapshot holds archives or the vault was written since.',
+      'live: an inventory job lists the vault as it is when the job completes, DescribeVault counts are current and LastInventoryDate is the completion time of the last inventory job. daily: like AWS, the vault is inventoried on a cadence (FIRN_INVENTORY_CADENCE) after it changes; inventory jobs return the last snapshot, DescribeVault counts and LastInventoryDate are as of it, and DeleteVault is refused while the last snapshot holds archives or the vault was written since.',
     parse: oneOf('live', 'daily'),
   },
   inventoryCadence: {
     env: 'FIRN_INVENTORY_CADENCE',
     flag: '--inventory-cadence',
     default: 86_400_000,
-    description: 'daily inventory mode: time between snapshots of a vault that changed (AWS: about a day).',
+    description:
+      'daily inventory mode: a vault written since its last snapshot is inventoried again once this long has passed since that snapshot (since the vault was created, for the first one). AWS: about a day.',
     parse: (raw: string) => parseDuration(raw),
   },
   uploadIdleExpiry: {
