@@ -93,7 +93,7 @@ test('parts in any order and in parallel; ListParts pages by range; Complete com
   let page = await listParts(id, { limit: '4' });
   assert.equal(page.status, 200);
   let j = page.json();
-  assert.deepEqual(Object.keys(j), ['ArchiveDescription', 'CreationDate', 'MultipartUploadId', 'PartSizeInBytes', 'VaultARN', 'Marker', 'Parts']);
+  assert.deepEqual(Object.keys(j), ['ArchiveDescription', 'CreationDate', 'Marker', 'MultipartUploadId', 'PartSizeInBytes', 'Parts', 'VaultARN']);
   assert.equal(j.ArchiveDescription, 'five and a bit');
   assert.equal(j.MultipartUploadId, id);
   assert.equal(j.PartSizeInBytes, partSize);

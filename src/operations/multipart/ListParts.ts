@@ -20,15 +20,21 @@ export const ListParts: Handler = async (ctx, input) => {
   const parts = await ctx.app.store.uploads.listParts(upload.uploadId, from, limit + 1);
   const page = parts.slice(0, limit);
   const next = parts.length > limit ? parts[limit]! : null;
+  const u = uploadJson(ctx, vault, upload);
+  // Alphabetical key order, as in the DG example and the other Glacier responses.
   return {
     status: 200,
     json: {
-      ...uploadJson(ctx, vault, upload),
+      ArchiveDescription: u.ArchiveDescription,
+      CreationDate: u.CreationDate,
       Marker: next ? String(next.index) : null,
+      MultipartUploadId: u.MultipartUploadId,
+      PartSizeInBytes: u.PartSizeInBytes,
       Parts: page.map((p) => {
         const start = p.index * upload.partSize;
         return { RangeInBytes: `${start}-${start + p.size - 1}`, SHA256TreeHash: p.treeHash };
       }),
+      VaultARN: u.VaultARN,
     },
   };
 };
