@@ -58,7 +58,8 @@ export class FsBlobStore implements BlobStore {
   /** Moves a flushed temp file into place and makes the rename durable. */
   async publish(tmpPath: string, key: string): Promise<void> {
     const dir = join(this.#data, key.slice(-2));
-    await mkdir(dir, { recursive: true });
+    // A new shard directory is itself an entry of data/: make that durable too (power loss).
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.#data);
     await rename(tmpPath, this.#path(key));
     await fsyncDir(dir);
   }
