@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { randomChars } from '../domain/ids.js';
 import type { ClaimedJob, JobOutcome, JobRecord, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
-import { failedOutcome, runArchiveRetrieval, runInventory } from './tasks.js';
+import { archiveGone, failedOutcome, runArchiveRetrieval, runInventory } from './tasks.js';
 
 export interface EngineDeps {
   config: Config;
@@ -50,6 +50,11 @@ export class JobEngine {
   async start(): Promise<void> {
     if (this.#started) return;
     await this.#d.outputs.init();
+    // An output whose job is gone was being deleted at expiry when the process died.
+    for (const key of await this.#d.outputs.list()) {
+      const jobId = key.replace(/\.(json|csv)$/, '');
+      if (!(await this.#d.store.jobs.getByJobId(jobId))) await this.#d.outputs.delete(key);
+    }
     // Embedded SQLite is one process by construction: any claim left in the database belongs to a
     // process that died (kill -9), so its jobs can run again now rather than after the lease.
     if (this.#d.store.kind === 'sqlite') await this.#d.store.jobs.releaseAllClaims();
@@ -124,36 +129,34 @@ export class JobEngine {
       log.error({ err, jobId: job.jobId, attempts: c.attempts }, 'job failed; giving up');
       outcome = failedOutcome(now, config, 'The job failed because of an internal error.');
     }
-    const done = await store.jobs.complete(job.seq, outcome);
-    if (!done) {
-      // Someone else completed it meanwhile: our pin (if any) and output are not needed.
-      await this.#releaseOutput(job, outcome.blobRetained ? job.blobKey : null, outcome.outputKey ?? null);
+    let done = await store.jobs.complete(job.seq, outcome);
+    // Deleted between the task's look-up and the pin: the job fails, as when deleted earlier.
+    if (done === 'archive-gone') done = await store.jobs.complete(job.seq, archiveGone(job, now, config));
+    if (done === null || done === 'archive-gone') {
+      // Someone else completed it meanwhile: our output is not needed.
+      if (outcome.outputKey) await this.#deleteOutput(job, outcome.outputKey);
       return;
     }
     log.info({ jobId: job.jobId, action: job.action, status: done.status, vaultArn: job.vaultArn }, 'job completed');
     this.#d.onOutbox?.();
   }
 
-  /** Deletes jobs whose output window has ended, then drops their output and blob reference. */
+  /** Deletes jobs whose output window has ended (their blob references go in the same transaction), then their output files. */
   async #expire(): Promise<void> {
     const { store, clock } = this.#d;
     for (;;) {
       const gone = await store.jobs.expire(clock.now(), EXPIRE_BATCH);
-      for (const j of gone) await this.#releaseOutput(j, j.blobRetained ? j.blobKey : null, j.outputKey);
+      for (const j of gone) if (j.outputKey) await this.#deleteOutput(j, j.outputKey);
       if (gone.length < EXPIRE_BATCH) break;
     }
   }
 
-  /**
-   * The job row is deleted before this runs, so a crash in between leaks one reference (the blob
-   * is kept) rather than releasing twice (which could collect bytes an archive still needs).
-   */
-  async #releaseOutput(job: JobRecord, blobKey: string | null, outputKey: string | null): Promise<void> {
+  /** A crash before this runs leaves an orphan file, which start-up removes (JobOutputStore.init). */
+  async #deleteOutput(job: JobRecord, outputKey: string): Promise<void> {
     try {
-      if (outputKey) await this.#d.outputs.delete(outputKey);
-      if (blobKey) await this.#d.store.blobs.release(blobKey);
+      await this.#d.outputs.delete(outputKey);
     } catch (err) {
-      this.#d.log.error({ err, jobId: job.jobId }, 'could not release a job output');
+      this.#d.log.error({ err, jobId: job.jobId }, 'could not delete a job output');
     }
   }
 

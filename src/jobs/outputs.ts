@@ -66,6 +66,11 @@ export class JobOutputStore {
     return createReadStream(join(this.dir, key), { start, end: endExclusive - 1, highWaterMark: 256 * 1024 });
   }
 
+  /** Keys of the outputs present (start-up reconciliation). */
+  async list(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((f) => !f.endsWith('.tmp'));
+  }
+
   async delete(key: string): Promise<void> {
     await rm(join(this.dir, key), { force: true });
   }

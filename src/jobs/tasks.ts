@@ -3,7 +3,7 @@ import type { JobRecord } from '../domain/jobs.js';
 import { STATUS_MESSAGE_SUCCEEDED } from '../domain/jobs.js';
 import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, type InventoryCursor } from '../domain/inventory.js';
 import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
-import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, BlobRefRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
+import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
 
 export interface TaskDeps {
@@ -25,24 +25,20 @@ export function failedOutcome(now: number, config: Config, message: string): Job
   return { status: 'Failed', statusMessage: message, ...finished(now, config) };
 }
 
+export function archiveGone(job: JobRecord, now: number, config: Config): JobOutcome {
+  return failedOutcome(now, config, `The archive was deleted before the job completed: ${job.archiveId}`);
+}
+
 /**
- * Archive retrieval: pins the archive's blob for the output window (an archive deleted meanwhile
- * does not break a prepared output [DG api-archive-delete]) and computes the range's tree hash
- * from the stored 1 MiB leaf digests, with no re-read. An archive deleted before the job ran
+ * Archive retrieval: computes the range's tree hash from the stored 1 MiB leaf digests, with no
+ * re-read, and asks the completing transaction to pin the archive's blob for the output window
+ * (an archive deleted afterwards does not break a prepared output [DG api-archive-delete]). An archive deleted before the job ran
  * fails the job ("A deleted archive can still yield a successful InitiateJob; the job then fails").
  */
 export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
   const archives: ArchiveRepoContract = d.store.archives;
-  const refs: BlobRefRepoContract = d.store.blobs;
-  const gone = () => failedOutcome(now, d.config, `The archive was deleted before the job completed: ${job.archiveId}`);
   const a = await archives.get(job.vaultId, job.archiveId!);
-  if (!a) return gone();
-  await refs.retain(a.blobKey);
-  // Deleted between the lookup and the pin: give the reference back and fail.
-  if (!(await archives.get(job.vaultId, job.archiveId!))) {
-    await refs.release(a.blobKey);
-    return gone();
-  }
+  if (!a) return archiveGone(job, now, d.config);
   const start = job.rangeStart!;
   const endExclusive = job.rangeEnd! + 1;
   const firstLeaf = start / MiB;
@@ -57,7 +53,8 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
   } else if (start === 0 && endExclusive === a.size) {
     treeHash = a.treeHash;
   }
-  return { status: 'Succeeded', statusMessage: STATUS_MESSAGE_SUCCEEDED, ...finished(now, d.config), treeHash, blobRetained: true, leaves };
+  // The blob is pinned by the completing transaction, which re-checks that the archive is live.
+  return { status: 'Succeeded', statusMessage: STATUS_MESSAGE_SUCCEEDED, ...finished(now, d.config), treeHash, leaves, pin: { archiveId: a.archiveId, blobKey: a.blobKey } };
 }
 
 /**

@@ -220,3 +220,56 @@ test('FIRN_INVENTORY=daily: snapshots on the cadence, counts and LastInventoryDa
     await s.close();
   }
 });
+
+test('blob references: an output pins the archive bytes for its window, then they are collected; a delete racing completion fails the job', async () => {
+  const s = await startTestServer();
+  try {
+    const g = new RawGlacier(s.url, 'refs');
+    await g.createVault();
+    const app = s.running.app;
+    const bytes = seededBytes('refs', MiB + 1);
+    const archiveId = await upload(g, 'refs', bytes);
+    const jobId = await initiate(g, { Type: 'archive-retrieval', ArchiveId: archiveId });
+    await app.jobs.runDue();
+    const job = (await app.store.jobs.getByJobId(jobId))!;
+    assert.equal(job.status, 'Succeeded');
+    assert.equal(job.blobRetained, true);
+    const key = job.blobKey!;
+    const db = (app.store as SqliteMetadataStore).db;
+    const refs = () => (db.prepare('SELECT refs FROM blobs WHERE blob_key = ?').get(key) as { refs: number } | undefined)?.refs ?? 0;
+    assert.equal(refs(), 2, 'the archive and the job output each hold one');
+    assert.equal((await g.req('DELETE', `/archives/${archiveId}`)).status, 204);
+    await app.blobMaintenance.collect();
+    assert.equal(refs(), 1);
+    assert.equal(await app.blobs.size(key), bytes.length, 'bytes kept while the output is downloadable');
+    assert.ok((await g.getJobOutput(jobId)).body.equals(bytes));
+    await advance(s, 24 * H + 1);
+    await app.blobMaintenance.collect();
+    assert.equal(refs(), 0);
+    assert.equal(await app.blobs.size(key), null, 'collected once the window has ended');
+
+    // DeleteArchive lands after the task looked the archive up but before completion.
+    const b = await upload(g, 'race', Buffer.from('race'));
+    const archives = app.store.archives;
+    const getLeaves = archives.getLeaves.bind(archives);
+    archives.getLeaves = async (id: string) => {
+      const leaves = await getLeaves(id);
+      assert.equal((await g.req('DELETE', `/archives/${b}`)).status, 204);
+      return leaves;
+    };
+    let raceJob: string;
+    try {
+      // Instant timing: InitiateJob wakes the engine, which runs the job at once.
+      raceJob = await initiate(g, { Type: 'archive-retrieval', ArchiveId: b });
+      await app.jobs.runDue();
+    } finally {
+      archives.getLeaves = getLeaves;
+    }
+    const d = (await g.describeJob(raceJob)).json();
+    assert.equal(d.StatusCode, 'Failed');
+    assert.match(d.StatusMessage, /deleted/);
+    assert.equal((await app.store.jobs.getByJobId(raceJob))!.blobRetained, false);
+  } finally {
+    await s.close();
+  }
+});

@@ -410,7 +410,11 @@ export interface JobOutcome {
   outputSize?: number | null;
   outputKey?: string | null;
   nextMarker?: string | null;
-  blobRetained?: boolean;
+  /**
+   * Archive retrieval: pin the archive's blob for the output window, in the completing
+   * transaction and only if the archive is still live then.
+   */
+  pin?: { archiveId: string; blobKey: string } | null;
   /** Leaf digests of the retrieved range (first leaf index, packed 32-byte digests). */
   leaves?: { firstLeaf: number; packed: Buffer } | null;
   /** Live inventory mode: the vault's inventory snapshot is "taken" at completion. */
@@ -438,10 +442,11 @@ export interface JobRepo {
   claimDue(now: number, workerId: string, leaseMs: number, batch: number): Promise<ClaimedJob[]>;
   /**
    * Completes a claimed job: updates the row, deletes its queue entry and writes one outbox row
-   * per notification destination, in one transaction. Returns false (and changes nothing) if the
-   * job is no longer queued, e.g. another worker completed it.
+   * per notification destination, in one transaction. Returns null (and changes nothing) if the
+   * job is no longer queued, e.g. another worker completed it, and 'archive-gone' (changing
+   * nothing) when `outcome.pin` names an archive deleted meanwhile.
    */
-  complete(seq: number, outcome: JobOutcome): Promise<JobRecord | null>;
+  complete(seq: number, outcome: JobOutcome): Promise<JobRecord | null | 'archive-gone'>;
   /** Puts a claimed job back for another attempt at `dueAt`. */
   retry(seq: number, dueAt: number, error: string): Promise<void>;
   /** Makes a queued job due now (test control). Returns false when it is not queued. */
@@ -450,7 +455,10 @@ export interface JobRepo {
   releaseAllClaims(): Promise<void>;
   /** The earliest due time of an unclaimed queue entry or output expiry, or null. */
   nextWakeAt(now: number): Promise<number | null>;
-  /** Deletes up to `batch` jobs whose output window has ended; returns them for clean-up. */
+  /**
+   * Deletes up to `batch` jobs whose output window has ended and releases their blob references in
+   * the same transaction; returns them so that their output files can be removed.
+   */
   expire(now: number, batch: number): Promise<JobRecord[]>;
   /** Leaf digests saved for a completed archive retrieval. */
   getLeaves(seq: number): Promise<{ firstLeaf: number; packed: Buffer } | null>;

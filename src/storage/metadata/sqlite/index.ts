@@ -36,7 +36,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.locks = new SqliteVaultLockRepo(this.db);
     this.settings = new SqliteSettingsRepo(this.db);
     this.outbox = new SqliteOutboxRepo(this.db);
-    this.jobs = new SqliteJobRepo(this.db);
+    this.jobs = new SqliteJobRepo(this.db, this.blobs);
   }
 
   async close() {

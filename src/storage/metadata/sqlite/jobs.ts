@@ -1,4 +1,5 @@
 import type { SqliteDb } from './db.js';
+import type { SqliteBlobRepo } from './blobs.js';
 import type { ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
 import { completionEvent, describeJobJson, type JobAction, type JobStatus, type Tier, type InventoryFormat } from '../../../domain/jobs.js';
 
@@ -78,10 +79,13 @@ function toJob(r: JobRow): JobRecord {
  */
 export class SqliteJobRepo implements JobRepo {
   readonly #db: SqliteDb;
+  readonly #blobs: SqliteBlobRepo;
   readonly #s;
 
-  constructor(db: SqliteDb) {
+  /** Takes the blob repository so pins and releases share the job's transaction. */
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo) {
     this.#db = db;
+    this.#blobs = blobs;
     this.#s = {
       insert: db.prepare(`INSERT INTO jobs (job_id, vault_id, vault_arn, action, description, sns_topic, tier, archive_id, archive_size,
           archive_tree_hash, archive_description, blob_key, range_start, range_end, range_explicit, tree_hash, inv_format, inv_start_date,
@@ -121,6 +125,7 @@ export class SqliteJobRepo implements JobRepo {
       nextExpiry: db.prepare('SELECT MIN(expires_at) AS t FROM jobs WHERE expires_at IS NOT NULL'),
       expired: db.prepare('SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?'),
       delete: db.prepare('DELETE FROM jobs WHERE seq = ?'),
+      archiveLive: db.prepare('SELECT 1 FROM archives WHERE vault_id = ? AND archive_id = ? AND deleted_at IS NULL'),
       archiveAny: db.prepare(
         'SELECT vault_id, archive_id, size, tree_hash, description, created_at, blob_key FROM archives WHERE vault_id = ? AND archive_id = ?',
       ),
@@ -204,9 +209,15 @@ export class SqliteJobRepo implements JobRepo {
     }).immediate();
   }
 
-  async complete(seq: number, o: JobOutcome): Promise<JobRecord | null> {
-    return this.#db.transaction(() => {
+  async complete(seq: number, o: JobOutcome): Promise<JobRecord | null | 'archive-gone'> {
+    return this.#db.transaction((): JobRecord | null | 'archive-gone' => {
       if (!this.#s.queued.get(seq)) return null;
+      if (o.pin) {
+        const vaultId = (this.#s.bySeq.get(seq) as JobRow).vault_id;
+        // Checked and pinned in one transaction: DeleteArchive cannot slip in between.
+        if (!this.#s.archiveLive.get(vaultId, o.pin.archiveId)) return 'archive-gone';
+        this.#blobs.retainSync(o.pin.blobKey);
+      }
       this.#s.finish.run({
         seq,
         status: o.status,
@@ -217,7 +228,7 @@ export class SqliteJobRepo implements JobRepo {
         outputSize: o.outputSize ?? null,
         outputKey: o.outputKey ?? null,
         nextMarker: o.nextMarker ?? null,
-        blobRetained: o.blobRetained ? 1 : 0,
+        blobRetained: o.pin ? 1 : 0,
       });
       if (o.leaves) this.#s.putLeaves.run(seq, o.leaves.firstLeaf, o.leaves.packed);
       this.#s.dequeue.run(seq);
@@ -259,7 +270,10 @@ export class SqliteJobRepo implements JobRepo {
   async expire(now: number, batch: number) {
     return this.#db.transaction(() => {
       const rows = (this.#s.expired.all(now, batch) as JobRow[]).map(toJob);
-      for (const j of rows) this.#s.delete.run(j.seq);
+      for (const j of rows) {
+        this.#s.delete.run(j.seq);
+        if (j.blobRetained && j.blobKey) this.#blobs.releaseSync(j.blobKey, now);
+      }
       return rows;
     }).immediate();
   }
