@@ -489,16 +489,22 @@ test('inventory Limit and Marker chain through successive jobs until null; Start
 
   // StartDate inclusive, EndDate exclusive, echoed exactly as given; archives were created 10 s apart.
   const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const startDate = iso(Math.ceil(times[2]! / 1000) * 1000);
-  const endDate = iso(Math.ceil(times[5]! / 1000) * 1000);
+  // Bounds 5 s away from any creation time (archives are 10 s apart), on whole seconds.
+  const startDate = iso(Math.floor(times[2]! / 1000) * 1000 - 5000);
+  const endDate = iso(Math.floor(times[5]! / 1000) * 1000 + 5000);
   const jobId = await initiate(g, { Type: 'inventory-retrieval', Format: 'CSV', InventoryRetrievalParameters: { StartDate: startDate, EndDate: endDate } });
   await advance(5 * H);
   const d = await describe(g, jobId);
   assert.deepEqual(d.InventoryRetrievalParameters, { EndDate: endDate, Format: 'CSV', Limit: null, Marker: null, StartDate: startDate });
   const rows = parseCsv((await g.getJobOutput(jobId)).body.toString()).slice(1);
-  const inRange = ids.filter((_, i) => times[i]! >= Date.parse(startDate) && times[i]! < Date.parse(endDate));
-  assert.ok(inRange.length >= 2 && inRange.length < ids.length, `range should select a strict subset (${inRange.length})`);
-  assert.deepEqual(rows.map((r) => r[0]), inRange);
+  assert.deepEqual(rows.map((r) => r[0]), ids.slice(2, 6));
+  // StartDate alone; EndDate alone.
+  const onlyStart = await initiate(g, { Type: 'inventory-retrieval', InventoryRetrievalParameters: { StartDate: startDate } });
+  const onlyEnd = await initiate(g, { Type: 'inventory-retrieval', InventoryRetrievalParameters: { EndDate: endDate } });
+  await advance(5 * H);
+  const listOf = async (id: string) => JSON.parse((await g.getJobOutput(id)).body.toString()).ArchiveList.map((x: any) => x.ArchiveId);
+  assert.deepEqual(await listOf(onlyStart), ids.slice(2));
+  assert.deepEqual(await listOf(onlyEnd), ids.slice(0, 6));
 });
 
 test('completion writes one outbox row per destination (job SNSTopic and vault configuration), with the DescribeJob JSON', async () => {
