@@ -254,7 +254,7 @@ export const schema = {
     flag: '--inventory-cadence',
     default: 86_400_000,
     description:
-      'daily inventory mode: a vault written since its last snapshot is inventoried again once this long has passed since that snapshot (since the vault was created, for the first one). AWS: about a day.',
+      'daily inventory mode: a vault written since its last snapshot is inventoried again once this long has passed since that snapshot (since its first upload, for the first one). AWS: about a day.',
     parse: (raw: string) => parseDuration(raw),
   },
   uploadIdleExpiry: {

@@ -176,13 +176,17 @@ test('FIRN_INVENTORY=daily: snapshots on the cadence, counts and LastInventoryDa
     await empty.createVault();
     assert.equal((await empty.req('DELETE', '')).status, 204);
 
+    // The first snapshot counts from the first upload, not from the vault's creation.
+    await advance(s, 3 * H);
     const a = await upload(g, 'a', Buffer.alloc(100, 1));
     const b = await upload(g, 'b', Buffer.alloc(200, 2));
     let v = await describeVault();
     assert.deepEqual([v.NumberOfArchives, v.SizeInBytes, v.LastInventoryDate], [0, 0, null]);
     assert.deepEqual((await inventory()).ArchiveList, [], 'no snapshot yet: an empty inventory');
+    await advance(s, H - 60_000);
+    assert.equal((await describeVault()).LastInventoryDate, null, 'a day (here: an hour) after the first upload, not before');
 
-    await advance(s, H);
+    await advance(s, 60_000);
     v = await describeVault();
     assert.equal(v.NumberOfArchives, 2);
     assert.equal(v.SizeInBytes, 300 + 2 * 32768);

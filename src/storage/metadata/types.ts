@@ -464,7 +464,8 @@ export interface JobRepo {
   getLeaves(seq: number): Promise<{ firstLeaf: number; packed: Buffer } | null>;
   /**
    * Daily inventory mode: snapshots the counts of every vault written since its last snapshot and
-   * whose last snapshot (or creation) is at least `cadenceMs` old. Returns how many were taken.
+   * whose last snapshot (or, for the first one, first upload) is at least `cadenceMs` old. Returns
+   * how many were taken.
    */
   takeInventorySnapshots(now: number, cadenceMs: number): Promise<number>;
   /**

@@ -137,7 +137,7 @@ export class SqliteJobRepo implements JobRepo {
       snapshot: db.prepare(`UPDATE vaults SET last_inventory_at = @now, inventory_number_of_archives = number_of_archives,
           inventory_size_in_bytes = size_in_bytes
         WHERE last_write_at IS NOT NULL AND (last_inventory_at IS NULL OR last_write_at >= last_inventory_at)
-          AND COALESCE(last_inventory_at, created_at) + @cadence <= @now`),
+          AND COALESCE(last_inventory_at, (SELECT MIN(a.created_at) FROM archives a WHERE a.vault_id = vaults.id), last_write_at) + @cadence <= @now`),
     };
   }
 
