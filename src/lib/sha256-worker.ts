@@ -35,21 +35,22 @@ parentPort.on('message', (m) => {
 `;
 
 interface Pending {
+  worker: Worker;
   inflight: number;
   /** Batches the worker has handed back, reused so memory does not wait for two GCs. */
   free: ArrayBuffer[];
   waiter: (() => void) | null;
   result: ((hex: string) => void) | null;
+  /** Set when the worker died under this hash; the upload then fails (500), never mis-verifies. */
+  error: Error | null;
 }
 
 export class Sha256Worker {
   #worker: Worker | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  #failed: Error | null = null;
 
   #ensure(): Worker {
-    if (this.#failed) throw this.#failed;
     if (this.#worker) return this.#worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.on('message', (m: { t: string; id: number; hex?: string; b?: ArrayBuffer }) => {
@@ -62,24 +63,25 @@ export class Sha256Worker {
         p.waiter = null;
         wake?.();
       } else if (m.t === 'r') {
-        this.#pending.delete(m.id);
+        this.#drop(m.id);
         p.result?.(m.hex!);
       }
     });
+    // Hashes in flight fail; the next upload starts a fresh worker.
     const fail = (e: Error) => {
-      this.#failed = e;
-      this.#worker = null;
-      for (const p of this.#pending.values()) {
+      if (this.#worker === w) this.#worker = null;
+      for (const [id, p] of this.#pending) {
+        if (p.worker !== w) continue;
+        this.#drop(id);
+        p.error = e;
         p.waiter?.();
         p.result?.('');
       }
-      this.#pending.clear();
     };
     w.on('error', fail);
-    w.on('exit', (code) => {
-      if (this.#worker === w) fail(new Error(`SHA-256 worker exited with code ${code}`));
-    });
-    // After the listeners: attaching a 'message' listener refs the port again.
+    w.on('exit', (code) => fail(new Error(`SHA-256 worker exited with code ${code}`)));
+    // Referenced only while a hash is pending (see #drop), so an idle worker never keeps the
+    // process alive; unref after the listeners, since attaching one refs the port again.
     w.unref();
     this.#worker = w;
     return w;
@@ -89,19 +91,22 @@ export class Sha256Worker {
   begin(): WorkerHash {
     const w = this.#ensure();
     const id = this.#nextId++;
-    const p: Pending = { inflight: 0, free: [], waiter: null, result: null };
+    const p: Pending = { worker: w, inflight: 0, free: [], waiter: null, result: null, error: null };
     this.#pending.set(id, p);
+    w.ref();
     return new WorkerHash(this, w, id, p);
   }
 
-  /** @internal */
-  check(): void {
-    if (this.#failed) throw this.#failed;
+  #drop(id: number): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (![...this.#pending.values()].some((q) => q.worker === p.worker)) p.worker.unref();
   }
 
   /** @internal */
   forget(id: number): void {
-    this.#pending.delete(id);
+    this.#drop(id);
   }
 
   async close(): Promise<void> {
@@ -140,10 +145,10 @@ export class WorkerHash {
 
   async #send(): Promise<void> {
     while (this.#p.inflight >= MAX_INFLIGHT) {
-      this.#owner.check();
+      this.#check();
       await new Promise<void>((resolve) => (this.#p.waiter = resolve));
     }
-    this.#owner.check();
+    this.#check();
     const ab = this.#buf.buffer as ArrayBuffer;
     this.#p.inflight++;
     this.#worker.postMessage({ t: 'u', id: this.#id, b: ab, n: this.#len }, [ab]);
@@ -154,14 +159,20 @@ export class WorkerHash {
 
   /** The hex digest of everything added. */
   async digest(): Promise<string> {
+    this.#check();
     if (this.#len > 0) await this.#send();
+    this.#check();
     this.#done = true;
     const hex = await new Promise<string>((resolve) => {
       this.#p.result = resolve;
       this.#worker.postMessage({ t: 'd', id: this.#id });
     });
-    this.#owner.check();
+    this.#check();
     return hex;
+  }
+
+  #check(): void {
+    if (this.#p.error) throw this.#p.error;
   }
 
   /** Drops the hash (the upload failed). */

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Sha256Worker } from '../../src/lib/sha256-worker.js';
+
+test('the worker hash equals the SHA-256 of the bytes, for odd chunking and for empty input', async () => {
+  const w = new Sha256Worker();
+  try {
+    const data = randomBytes(9 * 1024 * 1024 + 77);
+    const h = w.begin();
+    for (let off = 0, step = 1; off < data.length; off += step, step = (step * 13 + 7) % 400_000 + 1) await h.update(data.subarray(off, off + step));
+    assert.equal(await h.digest(), createHash('sha256').update(data).digest('hex'));
+    const empty = w.begin();
+    assert.equal(await empty.digest(), createHash('sha256').digest('hex'));
+  } finally {
+    await w.close();
+  }
+});
+
+test('concurrent hashes do not mix', async () => {
+  const w = new Sha256Worker();
+  try {
+    const a = randomBytes(3 * 1024 * 1024);
+    const b = randomBytes(2 * 1024 * 1024 + 5);
+    const ha = w.begin();
+    const hb = w.begin();
+    for (let i = 0; i < 3 * 1024 * 1024; i += 65536) {
+      await ha.update(a.subarray(i, i + 65536));
+      await hb.update(b.subarray(i, i + 65536));
+    }
+    assert.equal(await hb.digest(), createHash('sha256').update(b).digest('hex'));
+    assert.equal(await ha.digest(), createHash('sha256').update(a).digest('hex'));
+  } finally {
+    await w.close();
+  }
+});
+
+test('a worker that dies fails the hashes in flight (never a wrong digest) and the next hash gets a new worker', async () => {
+  const w = new Sha256Worker();
+  try {
+    const h = w.begin();
+    await h.update(randomBytes(3 * 1024 * 1024));
+    await w.close();
+    await assert.rejects(() => h.digest());
+    const again = w.begin();
+    await again.update(Buffer.from('abc'));
+    assert.equal(await again.digest(), createHash('sha256').update('abc').digest('hex'));
+  } finally {
+    await w.close();
+  }
+});
