@@ -24,24 +24,13 @@ export function randomChars(n: number): string {
   return out;
 }
 
-/** A time-ordered opaque id: 9 characters of millisecond timestamp, then random characters. */
-export function timeOrderedId(length: number, nowMs: number): string {
-  return encodeSortable(nowMs, 9) + randomChars(length - 9);
-}
-
 /** Real request ids are 47 characters of `[A-Za-z0-9_-]`. */
 export function requestId(): string {
   return randomChars(47);
 }
 
-/** Job ids and multipart upload ids are 92 characters. */
-export function jobId(nowMs: number): string {
-  return timeOrderedId(92, nowMs);
-}
-
-export function uploadId(nowMs: number): string {
-  return timeOrderedId(92, nowMs);
-}
+// Time-ordered ids (archive, upload, job) live beside their owners (archive-id.ts, jobs.ts).
+// They must not start with '-': the aws CLI takes `--upload-id --P7…` for two options.
 
 /** Lock ids and capacity ids are 24 characters, e.g. `AE863rKkWZU53SLW5be4DUcW`. */
 export function shortId(): string {

@@ -2,14 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import type { InternalHandler } from './server.js';
 import { testControl } from '../jobs/test-control.js';
+import { sendJson } from './json.js';
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const buf = Buffer.from(JSON.stringify(body));
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', buf.length);
-  res.end(buf);
-}
 
 /** GET /_firn/health: unauthenticated liveness and storage check. */
 const health: InternalHandler = async (req: IncomingMessage, res: ServerResponse, app: App) => {
@@ -20,4 +14,3 @@ const health: InternalHandler = async (req: IncomingMessage, res: ServerResponse
 };
 
 export const internalHandlers: InternalHandler[] = [health, testControl];
-export { sendJson };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { describeJobJson } from '../domain/jobs.js';
 import { isoMs, OffsetClock } from '../lib/clock.js';
+import { sendJson } from '../http/json.js';
 
 /**
  * The test-control API (FIRN_TEST_CONTROL=true only; off by default). Unauthenticated, like the
@@ -12,15 +13,8 @@ import { isoMs, OffsetClock } from '../lib/clock.js';
  *   POST /_firn/test/jobs/run                runs every due job now
  *   POST /_firn/test/jobs/<jobId>/complete   makes the job due now, runs it, answers its DescribeJob JSON
  */
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const buf = Buffer.from(JSON.stringify(body));
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', buf.length);
-  res.end(buf);
-}
 
-const fail = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { code, message, type: 'Client' });
+const fail = (res: ServerResponse, status: number, code: string, message: string) => sendJson(res, status, { code, message, type: 'Client' });
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -43,7 +37,7 @@ export async function testControl(req: IncomingMessage, res: ServerResponse, app
   if (!app.config.testControl || !path.startsWith('/_firn/test/')) return false;
   const method = req.method ?? 'GET';
   if (path === '/_firn/test/clock' && method === 'GET') {
-    send(res, 200, clockState(app));
+    sendJson(res, 200, clockState(app));
     return true;
   }
   if (path === '/_firn/test/clock/advance' && method === 'POST') {
@@ -66,12 +60,12 @@ export async function testControl(req: IncomingMessage, res: ServerResponse, app
     // advance() wakes the engine (onAdvance); running a pass here makes the answer mean "done".
     app.clock.advance(Math.round(seconds * 1000));
     await app.jobs.runDue();
-    send(res, 200, clockState(app));
+    sendJson(res, 200, clockState(app));
     return true;
   }
   if (path === '/_firn/test/jobs/run' && method === 'POST') {
     await app.jobs.runDue();
-    send(res, 200, clockState(app));
+    sendJson(res, 200, clockState(app));
     return true;
   }
   const m = /^\/_firn\/test\/jobs\/([A-Za-z0-9_-]+)\/complete$/.exec(path);
@@ -84,7 +78,7 @@ export async function testControl(req: IncomingMessage, res: ServerResponse, app
     await app.store.jobs.makeDue(job.seq, app.clock.now());
     await app.jobs.runDue();
     const after = await app.store.jobs.getByJobId(job.jobId);
-    send(res, 200, after ? describeJobJson(after) : null);
+    sendJson(res, 200, after ? describeJobJson(after) : null);
     return true;
   }
   return false;

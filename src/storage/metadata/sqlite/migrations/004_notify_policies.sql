@@ -34,16 +34,5 @@ CREATE TABLE retrieval_ledger (
 );
 CREATE INDEX retrieval_ledger_window ON retrieval_ledger (account_id, region, tier, created_at);
 
--- The outbox shape agreed with the job system (issue #4), which writes one row per destination in
--- the transaction that completes a job. IF NOT EXISTS: 003_jobs.sql creates it first when present.
-CREATE TABLE IF NOT EXISTS notification_outbox (
-  id INTEGER PRIMARY KEY,
-  topic_arn TEXT NOT NULL,
-  message TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  next_attempt_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  delivered_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS notification_outbox_pending ON notification_outbox (delivered_at, next_attempt_at);
+-- notification_outbox itself is created by 003_jobs.sql (the job system writes it; src/notify delivers it).
+
