@@ -123,4 +123,11 @@ export function metadataStoreSuite(backend: string, factory: () => Promise<Metad
     const roots = await s.accounts.findRootKeys();
     assert.deepEqual(roots.map((k) => k.accessKeyId), ['AKIAROOT000000000001', 'AKIAROOT000000000002']);
   });
+
+  withStore('server state: get of a missing key is null, put overwrites', async (s) => {
+    assert.equal(await s.state.get('clock.offsetMs'), null);
+    await s.state.put('clock.offsetMs', '1000');
+    await s.state.put('clock.offsetMs', '2000');
+    assert.equal(await s.state.get('clock.offsetMs'), '2000');
+  });
 }

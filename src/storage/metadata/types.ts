@@ -127,10 +127,17 @@ export interface VaultLockRepo {
   abort(vaultId: number, now: number): Promise<'aborted' | 'none' | 'locked'>;
 }
 
+/** Server state kept across restarts (key → text). */
+export interface StateRepo {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
 export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
+  readonly state: StateRepo;
   /** Issue #3: archives (with their leaf hashes), multipart uploads and blob references. */
   readonly archives: ArchiveRepo;
   readonly uploads: UploadRepo;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { openSqlite, type SqliteDb } from './db.js';
 import { SqliteVaultRepo } from './vaults.js';
 import { SqliteAccountRepo } from './accounts.js';
+import { SqliteStateRepo } from './state.js';
 import { SqliteVaultLockRepo } from './locks.js';
 import { SqliteSettingsRepo } from './settings.js';
 import { SqliteOutboxRepo } from './outbox.js';
@@ -17,6 +18,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly db: SqliteDb;
   readonly vaults: SqliteVaultRepo;
   readonly accounts: SqliteAccountRepo;
+  readonly state: SqliteStateRepo;
   readonly blobs: SqliteBlobRepo;
   readonly archives: SqliteArchiveRepo;
   readonly uploads: SqliteUploadRepo;
@@ -29,6 +31,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = openSqlite(file);
     this.vaults = new SqliteVaultRepo(this.db);
+    this.state = new SqliteStateRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
     this.blobs = new SqliteBlobRepo(this.db);
     this.archives = new SqliteArchiveRepo(this.db, this.blobs);
