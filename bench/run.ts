@@ -25,7 +25,7 @@ const flag = (name: string, def: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
 const ROUNDS = Number(flag('rounds', '3'));
-const SRC = flag('src', 'head') as 'head' | 'tree';
+const SRC = flag('src', 'head');
 const INVENTORY_N = Number(flag('archives', '1000000'));
 const workloads = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--')));
 const want = (w: string) => workloads.length === 0 || workloads.includes('all') || workloads.includes(w);
@@ -202,6 +202,29 @@ async function uploads(firnDir: string): Promise<void> {
   notes.push(
     'Uploads: boto3 `upload_archive` from a file. "precomputed": both hashes are handed to botocore (checksum= and x-amz-content-sha256), so the figure is transfer + server work; "boto3 hashing client-side" is botocore as users run it, reading the body twice more before sending. Firn verifies the linear SHA-256 and the tree hash of every byte, fsyncs the file and the directory and commits SQLite (synchronous=FULL) before its 201; moto hashes (MD5 + SHA-256) and keeps the bytes in memory.',
   );
+}
+
+/** The issue #3 target alone: a 256 MiB single upload through boto3, many back-to-back pairs. */
+async function target(firnDir: string): Promise<void> {
+  const f = await dataFile(256 * MiB);
+  const pairs = Number(flag('pairs', '8'));
+  const servers = { firn: await startFirn(firnDir), moto: await startMoto() };
+  try {
+    for (const s of Object.values(servers)) await py('vault', s, {});
+    for (let i = 0; i < pairs; i++) {
+      for (const mode of ['precomputed', 'client'] as const) {
+        for (const which of (i % 2 === 0 ? ['firn', 'moto'] : ['moto', 'firn']) as ('firn' | 'moto')[]) {
+          const server = servers[which];
+          const { result, rss } = await measured(server, () => py('upload', server, { file: f.file, hashes: f.hashesFile, count: 1, mode }));
+          const name = mode === 'client' ? '256 MiB, boto3 hashing client-side' : '256 MiB';
+          record({ table: 'target', workload: name, server: which, value: f.hashes.size / MiB / result.times[0], unit: 'MiB/s', rss, pair: `${name}#${i}` });
+        }
+      }
+    }
+  } finally {
+    await servers.firn.stop();
+    await servers.moto.stop();
+  }
 }
 
 async function multipart(firnDir: string): Promise<void> {
@@ -389,6 +412,7 @@ function report(meta: Record<string, string>): string {
     lines.push('');
   };
   tableOf('sha', 'Hashing reference', true);
+  tableOf('target', 'Issue #3 target: 256 MiB single upload through boto3, back-to-back pairs', true);
   tableOf('upload', 'Uploads (boto3, MiB/s; peak RSS is the max over rounds)', true);
   tableOf('output', 'GetJobOutput', true);
   tableOf('inventory', 'Inventory, Firn only (seconds; lower is better)', false);
@@ -404,12 +428,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, moto ${execFileSync(python(), ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' }).trim()}, shared with other engineers' test runs`,
     commit,
-    build: SRC === 'head' ? 'committed HEAD, tsc → dist, node bin/firn.js serve' : 'working tree, tsc → dist',
+    build: SRC === 'head' ? 'committed HEAD, tsc → dist, node bin/firn.js serve' : SRC === 'tree' ? 'working tree, tsc → dist' : `build in ${SRC}`,
     rounds: String(ROUNDS),
   };
   console.error(`Firn ${commit} from ${dir}`);
   if (want('sha')) shaFigure();
   if (want('upload') || want('output')) await uploads(dir);
+  if (workloads.includes('target')) await target(dir);
   if (want('multipart')) await multipart(dir);
   if (want('inventory')) await inventory(dir);
   if (want('rates')) await rates(dir);

@@ -104,8 +104,10 @@ function stopper(proc: ChildProcess, cleanup: () => void): () => Promise<void> {
  * `git archive`, so colleagues' uncommitted work in the shared tree is not measured), compiled
  * with tsc to dist/ and run as `node bin/firn.js serve`, like a production install.
  */
-export function prepareFirn(source: 'head' | 'tree'): { dir: string; commit: string } {
+export function prepareFirn(source: string): { dir: string; commit: string } {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  // Any other value is a directory holding a built Firn (bin/ + dist/), e.g. a patched copy for an experiment.
+  if (source !== 'head' && source !== 'tree') return { dir: source, commit: `${source} (HEAD ${commit})` };
   let dir = ROOT;
   if (source === 'head') {
     dir = join(ROOT, '.bench-tmp', `src-${commit}`);
