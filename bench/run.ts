@@ -372,7 +372,8 @@ async function rates(firnDir: string): Promise<void> {
 
 function report(meta: Record<string, string>): string {
   const lines: string[] = [];
-  lines.push(`Run ${meta.date}; ${meta.machine}; Firn ${meta.commit} (${meta.build}); ${meta.rounds} interleaved rounds: median (min–max).`, '');
+  const shape = workloads.length === 1 && workloads[0] === 'target' ? `${flag('pairs', '8')} back-to-back pairs` : `${meta.rounds} interleaved rounds`;
+  lines.push(`Run ${meta.date}; ${meta.machine}; Firn ${meta.commit} (${meta.build}); ${shape}: median (min–max).`, '');
   const groups = new Map<string, Sample[]>();
   for (const s of samples) {
     const k = `${s.table}\u0000${s.workload}`;
