@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { ChildServer } from '../helpers/child-server.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
-import { verifyArchivesThroughStore, type ArchiveView } from '../helpers/crash-verify.js';
+import { leftoverBlobFiles, verifyArchivesThroughStore, type ArchiveView } from '../helpers/crash-verify.js';
 
 const ROUNDS = Number(process.env.FIRN_CRASH_ROUNDS ?? 5);
 const WORKERS = Number(process.env.FIRN_CRASH_WORKERS ?? 4);
@@ -273,6 +273,8 @@ test('SIGKILL during concurrent single and multipart uploads loses nothing ackno
       await Promise.all(workers);
     }
 
+    const crashLeft = await leftoverBlobFiles(dataDir);
+    t.diagnostic(`after the last kill: ${crashLeft.tempFiles.length} temp files, ${crashLeft.unknownBlobs.length} blob files without metadata (start-up removes them)`);
     await server.start();
     await checkPendingUploads();
 
@@ -324,6 +326,11 @@ test('SIGKILL during concurrent single and multipart uploads loses nothing ackno
 
     // Check 2, underneath the API: the metadata store's live archives and the blob bytes.
     await server.stop();
+    // The last start-up cleaned what the last kill left, and everything since completed: no temp
+    // file and no blob file without metadata (leaked space) may remain.
+    const left = await leftoverBlobFiles(dataDir);
+    if (left.tempFiles.length) problems.push(`temp files left after a clean stop: ${left.tempFiles.join(', ')}`);
+    if (left.unknownBlobs.length) problems.push(`${left.unknownBlobs.length} of ${left.blobFiles} blob files unknown to the metadata: ${left.unknownBlobs.slice(0, 5).join(', ')}`);
     const seen = await verifyArchivesThroughStore(dataDir, VAULT, async (view, read) => {
       const exp = attempts.get(view.description);
       if (!exp) return;

@@ -1,4 +1,8 @@
 import type { Readable } from 'node:stream';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FsBlobStore } from '../../src/storage/blobs/fs/index.js';
+import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { createApp } from '../../src/app.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { OffsetClock } from '../../src/lib/clock.js';
@@ -55,5 +59,28 @@ export async function verifyArchivesThroughStore(
     return out;
   } finally {
     await app.close();
+  }
+}
+
+/**
+ * What a stopped server left on disk, read without running start-up recovery (which would hide
+ * leftovers): temp files under `blobs/tmp`, and committed blob files that the metadata does not
+ * know (a crash between rename and metadata commit that nobody cleaned up = leaked space).
+ */
+export async function leftoverBlobFiles(dataDir: string): Promise<{ tempFiles: string[]; unknownBlobs: string[]; blobFiles: number }> {
+  const tmp = join(dataDir, 'blobs', 'tmp');
+  const tempFiles = existsSync(tmp) ? readdirSync(tmp) : [];
+  const blobs = new FsBlobStore(join(dataDir, 'blobs'));
+  const store = new SqliteMetadataStore(join(dataDir, 'meta.db'));
+  try {
+    const unknownBlobs: string[] = [];
+    let blobFiles = 0;
+    for await (const key of blobs.list()) {
+      blobFiles++;
+      if (!(await store.blobs.known(key))) unknownBlobs.push(key);
+    }
+    return { tempFiles, unknownBlobs, blobFiles };
+  } finally {
+    await store.close();
   }
 }
