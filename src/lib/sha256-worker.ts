@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -20,9 +21,16 @@ const { createHash } = require('node:crypto');
 const hashes = new Map();
 parentPort.on('message', (m) => {
   if (m.t === 'u') {
+    const bytes = new Uint8Array(m.b, 0, m.n);
+    if (m.leaf) {
+      // Tree mode: every batch is exactly one 1 MiB leaf (the last may be shorter).
+      const d = createHash('sha256').update(bytes).digest();
+      parentPort.postMessage({ t: 'a', id: m.id, b: m.b, d: new Uint8Array(d) }, [m.b]);
+      return;
+    }
     let h = hashes.get(m.id);
     if (!h) { h = createHash('sha256'); hashes.set(m.id, h); }
-    h.update(new Uint8Array(m.b, 0, m.n));
+    h.update(bytes);
     parentPort.postMessage({ t: 'a', id: m.id, b: m.b }, [m.b]);
   } else if (m.t === 'd') {
     const h = hashes.get(m.id) || createHash('sha256');
@@ -43,6 +51,8 @@ interface Pending {
   result: ((hex: string) => void) | null;
   /** Set when the worker died under this hash; the upload then fails (500), never mis-verifies. */
   error: Error | null;
+  /** Leaf mode: the digest of each batch, in order (acks arrive in the order batches were sent). */
+  leaves: Buffer[] | null;
 }
 
 export class Sha256Worker {
@@ -53,11 +63,12 @@ export class Sha256Worker {
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.on('message', (m: { t: string; id: number; hex?: string; b?: ArrayBuffer }) => {
+    w.on('message', (m: { t: string; id: number; hex?: string; b?: ArrayBuffer; d?: Uint8Array }) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
       if (m.t === 'a') {
         p.inflight--;
+        if (m.d && p.leaves) p.leaves.push(Buffer.from(m.d.buffer, m.d.byteOffset, m.d.byteLength));
         if (m.b) p.free.push(m.b);
         const wake = p.waiter;
         p.waiter = null;
@@ -87,11 +98,14 @@ export class Sha256Worker {
     return w;
   }
 
-  /** Starts a hash; feed it with `update`, finish with `digest` or `cancel`. */
-  begin(): WorkerHash {
+  /**
+   * Starts a hash; feed it with `update`, finish with `digest` (linear SHA-256) or `leaves` (the
+   * 1 MiB leaf digests of the tree hash, `{ leaves: true }`), or `cancel`.
+   */
+  begin(opts: { leaves?: boolean } = {}): WorkerHash {
     const w = this.#ensure();
     const id = this.#nextId++;
-    const p: Pending = { worker: w, inflight: 0, free: [], waiter: null, result: null, error: null };
+    const p: Pending = { worker: w, inflight: 0, free: [], waiter: null, result: null, error: null, leaves: opts.leaves ? [] : null };
     this.#pending.set(id, p);
     w.ref();
     return new WorkerHash(this, w, id, p);
@@ -151,10 +165,29 @@ export class WorkerHash {
     this.#check();
     const ab = this.#buf.buffer as ArrayBuffer;
     this.#p.inflight++;
-    this.#worker.postMessage({ t: 'u', id: this.#id, b: ab, n: this.#len }, [ab]);
+    this.#worker.postMessage({ t: 'u', id: this.#id, b: ab, n: this.#len, leaf: this.#p.leaves !== null }, [ab]);
     const reuse = this.#p.free.pop();
     this.#buf = reuse ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(BATCH);
     this.#len = 0;
+  }
+
+  /**
+   * Leaf mode: the SHA-256 of every 1 MiB of the input, in order (one digest of nothing for an
+   * empty input, as the tree hash defines it).
+   */
+  async leaves(): Promise<Buffer[]> {
+    const leaves = this.#p.leaves;
+    if (!leaves) throw new Error('this hash was not started in leaf mode');
+    this.#check();
+    if (this.#len > 0) await this.#send();
+    while (this.#p.inflight > 0) {
+      this.#check();
+      await new Promise<void>((resolve) => (this.#p.waiter = resolve));
+    }
+    this.#check();
+    this.#done = true;
+    this.#owner.forget(this.#id);
+    return leaves.length > 0 ? leaves : [createHash('sha256').digest()];
   }
 
   /** The hex digest of everything added. */

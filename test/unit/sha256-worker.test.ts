@@ -49,3 +49,25 @@ test('a worker that dies fails the hashes in flight (never a wrong digest) and t
     await w.close();
   }
 });
+
+test('leaf mode returns the 1 MiB leaf digests of the tree hash, whatever the chunking', async () => {
+  const { TreeHasher, reduceDigests } = await import('../../src/domain/treehash.js');
+  const w = new Sha256Worker();
+  try {
+    for (const size of [1, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1, 5.5 * 1024 * 1024]) {
+      const data = randomBytes(size);
+      const h = w.begin({ leaves: true });
+      for (let off = 0, step = 1; off < data.length; off += step, step = (step * 13 + 7) % 300_000 + 1) await h.update(data.subarray(off, off + step));
+      const leaves = await h.leaves();
+      const ref = new TreeHasher();
+      ref.update(data);
+      const want = ref.digest();
+      assert.equal(Buffer.concat(leaves).toString('hex'), want.leaves.toString('hex'), `size ${size}`);
+      assert.equal(reduceDigests(leaves).toString('hex'), want.treeHash);
+    }
+    const empty = w.begin({ leaves: true });
+    assert.equal(reduceDigests(await empty.leaves()).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  } finally {
+    await w.close();
+  }
+});

@@ -1,14 +1,17 @@
 import { Errors } from '../../domain/errors.js';
-import { TreeHasher } from '../../domain/treehash.js';
+import { reduceDigests } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
 import { header } from '../common.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
 
 /**
- * One worker thread per process computes the linear hashes of all uploads; created on first use
- * and unref'd, so it neither does work at import time nor keeps the process alive.
+ * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
+ * the other returns the SHA-256 of each 1 MiB leaf of its tree hash. The main thread only copies
+ * bytes and writes them, so on a multi-core machine both hashes and the receive run side by side.
+ * Created on first use and unref'd: no work at import time, and they never keep the process alive.
  */
 let linearWorker: Sha256Worker | null = null;
+let leafWorker: Sha256Worker | null = null;
 
 export const TREE_HASH_RE = /^[0-9a-f]{64}$/;
 
@@ -53,18 +56,18 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
   if (!stream) throw Errors.missingParameter('The request body is missing');
   const writer = await ctx.app.blobs.create();
   const linear = (linearWorker ??= new Sha256Worker()).begin();
+  const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
-    const hasher = new TreeHasher();
+    let size = 0;
     for await (const chunk of withIdleTimeout(stream as AsyncIterable<Buffer>, ctx.app.config.uploadBodyTimeout)) {
-      hasher.update(chunk);
-      await linear.update(chunk);
-      await writer.write(chunk);
+      size += chunk.length;
+      await Promise.all([linear.update(chunk), tree.update(chunk), writer.write(chunk)]);
     }
-    if (hasher.bytes !== expectedLength) {
-      throw Errors.invalidParameter(`The request body was ${hasher.bytes} bytes long but Content-Length is ${expectedLength}`);
+    if (size !== expectedLength) {
+      throw Errors.invalidParameter(`The request body was ${size} bytes long but Content-Length is ${expectedLength}`);
     }
-    const d = hasher.digest();
-    const linearHash = await linear.digest();
+    const [linearHash, leafList] = await Promise.all([linear.digest(), tree.leaves()]);
+    const d = { size, treeHash: reduceDigests(leafList).toString('hex'), leaves: Buffer.concat(leafList) };
     if (input.contentSha256 !== null && linearHash !== input.contentSha256) {
       throw Errors.invalidSignature(CONTENT_SHA256_MISMATCH);
     }
@@ -77,6 +80,7 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
     return { blobKey, size: d.size, treeHash: d.treeHash, leaves: d.leaves };
   } catch (e) {
     linear.cancel();
+    tree.cancel();
     await writer.abort();
     throw e;
   }
