@@ -6,7 +6,7 @@ import type { ArchiveListOptions, ArchiveRecord, ArchiveRepo } from '../types.js
 /** Leaves are stored in chunks of at most this many bytes (4096 leaves = 4 GiB of archive). */
 export const LEAF_CHUNK_BYTES = 4096 * 32;
 
-interface ArchiveRow {
+export interface ArchiveRow {
   id: number;
   vault_id: number;
   archive_id: string;
@@ -18,7 +18,8 @@ interface ArchiveRow {
   deleted_at: number | null;
 }
 
-const toArchive = (r: ArchiveRow): ArchiveRecord => ({
+/** Row → record (only the columns of ArchiveRecord are read). */
+export const toArchive = (r: Omit<ArchiveRow, 'id' | 'deleted_at'>): ArchiveRecord => ({
   vaultId: r.vault_id,
   archiveId: r.archive_id,
   size: r.size,

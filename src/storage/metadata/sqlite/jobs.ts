@@ -1,5 +1,6 @@
 import type { SqliteDb } from './db.js';
 import type { SqliteBlobRepo } from './blobs.js';
+import { toArchive, type ArchiveRow } from './archives.js';
 import type { ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
 import { completionEvent, describeJobJson, type JobAction, type JobStatus, type Tier, type InventoryFormat } from '../../../domain/jobs.js';
 
@@ -295,32 +296,13 @@ export class SqliteJobRepo implements JobRepo {
       afterT: opts.after?.createdAt ?? Number.MIN_SAFE_INTEGER,
       afterId: opts.after?.archiveId ?? '',
       limit: opts.limit,
-    }) as { vault_id: number; archive_id: string; size: number; tree_hash: string; description: string; created_at: number; blob_key: string }[];
-    return r.map((a) => ({
-      vaultId: a.vault_id,
-      archiveId: a.archive_id,
-      size: a.size,
-      treeHash: a.tree_hash,
-      description: a.description,
-      createdAt: a.created_at,
-      blobKey: a.blob_key,
-    }));
+    }) as ArchiveRow[];
+    return r.map(toArchive);
   }
 
   async getArchiveEvenDeleted(vaultId: number, archiveId: string): Promise<ArchiveRecord | null> {
-    const a = this.#s.archiveAny.get(vaultId, archiveId) as
-      | { vault_id: number; archive_id: string; size: number; tree_hash: string; description: string; created_at: number; blob_key: string }
-      | undefined;
-    if (!a) return null;
-    return {
-      vaultId: a.vault_id,
-      archiveId: a.archive_id,
-      size: a.size,
-      treeHash: a.tree_hash,
-      description: a.description,
-      createdAt: a.created_at,
-      blobKey: a.blob_key,
-    };
+    const a = this.#s.archiveAny.get(vaultId, archiveId) as ArchiveRow | undefined;
+    return a ? toArchive(a) : null;
   }
 
   async takeInventorySnapshots(now: number, cadenceMs: number) {
