@@ -2,13 +2,13 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
 import { freePort } from '../test/helpers/child-server.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 // The test credentials, so that the signed-request helpers in test/helpers work unchanged.
 export { TEST_ACCOUNT as ACCOUNT, TEST_KEY as KEY, TEST_SECRET as SECRET } from '../test/helpers/server.js';
 import { TEST_ACCOUNT as ACCOUNT, TEST_KEY as KEY, TEST_SECRET as SECRET } from '../test/helpers/server.js';
+import { httpAnswers } from '../test/helpers/http-probe.js';
 
 /** Samples a process's resident set size: VmHWM after a reset of the peak, plus polled VmRSS. */
 export class RssSampler {
@@ -65,18 +65,7 @@ async function waitHttp(url: string, proc: ChildProcess, log: () => string): Pro
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited: ${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = httpRequest(url, { method: 'GET', timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(true);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => {
-        req.destroy();
-        resolve(false);
-      });
-      req.end();
-    });
+    const ok = await httpAnswers(url);
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`server at ${url} not ready: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));

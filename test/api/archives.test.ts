@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { signedUploadHeaders, startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
 import { blobFiles, sha256Hex, uploadArchive } from '../helpers/uploads.js';
 import { treeHash, MiB } from '../../src/domain/treehash.js';
 
@@ -156,20 +156,9 @@ test('a chunked body without Content-Length → 400 MissingParameterValueExcepti
 
 test('a client that disconnects mid-upload leaves no archive and no temp file', async () => {
   const before = await describe('bad');
-  const { SignatureV4 } = await import('@smithy/signature-v4');
-  const { HttpRequest } = await import('@smithy/protocol-http');
-  const { Sha256 } = await import('@aws-crypto/sha256-js');
   const data = randomBytes(4 * MiB);
   const u = new URL(s.url);
-  const signer = new SignatureV4({ credentials: s.creds, region: 'us-east-1', service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
-  const headers = {
-    host: u.host,
-    'x-amz-glacier-version': '2012-06-01',
-    'x-amz-content-sha256': sha256Hex(data),
-    'x-amz-sha256-tree-hash': treeHash(data),
-    'content-length': String(data.length),
-  };
-  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/-/vaults/bad/archives', headers }));
+  const signed = { headers: await signedUploadHeaders(s.url, s.creds, '/-/vaults/bad/archives', data, treeHash(data)) };
   await new Promise<void>((resolve) => {
     const req = httpRequest({ host: u.hostname, port: u.port, method: 'POST', path: '/-/vaults/bad/archives', headers: signed.headers });
     req.on('error', () => resolve());
@@ -265,20 +254,9 @@ test('a body that stalls → 408 RequestTimeoutException, and nothing is stored'
   const t = await startTestServer({ config: { uploadBodyTimeout: 300 } });
   try {
     await t.request({ method: 'PUT', path: '/-/vaults/slow' });
-    const { SignatureV4 } = await import('@smithy/signature-v4');
-    const { HttpRequest } = await import('@smithy/protocol-http');
-    const { Sha256 } = await import('@aws-crypto/sha256-js');
     const data = randomBytes(2 * MiB);
     const u = new URL(t.url);
-    const signer = new SignatureV4({ credentials: t.creds, region: 'us-east-1', service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
-    const headers = {
-      host: u.host,
-      'x-amz-glacier-version': '2012-06-01',
-      'x-amz-content-sha256': sha256Hex(data),
-      'x-amz-sha256-tree-hash': treeHash(data),
-      'content-length': String(data.length),
-    };
-    const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/-/vaults/slow/archives', headers }));
+    const signed = { headers: await signedUploadHeaders(t.url, t.creds, '/-/vaults/slow/archives', data, treeHash(data)) };
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest({ host: u.hostname, port: u.port, method: 'POST', path: '/-/vaults/slow/archives', headers: signed.headers }, (res) => {
         let b = '';

@@ -7,6 +7,7 @@ import * as admin from '../../src/auth/admin.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startServer } from '../../src/main.js';
 import { defaultConfig } from '../../src/config/load.js';
+import { rng } from '../helpers/rng.js';
 
 let s: TestServer;
 let rootB: Creds;
@@ -21,16 +22,6 @@ after(async () => {
   await s.close();
 });
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('HTTP fuzz: 300 mutated policies through SetVaultAccessPolicy and InitiateVaultLock never give a 5xx', async () => {
   const r = rng(6);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { freePort } from './child-server.js';
+import { httpAnswers } from './http-probe.js';
 
 /** Whether `moto_server` (moto's stand-alone AWS mock, preinstalled in the image) is on PATH. */
 export function hasMotoServer(): boolean {
@@ -39,16 +39,5 @@ export async function startMoto(): Promise<MotoServer> {
 }
 
 function up(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/moto-api/', method: 'GET', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(true);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+  return httpAnswers(`http://127.0.0.1:${port}/moto-api/`);
 }

@@ -161,3 +161,22 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
     req.end(body);
   });
 }
+
+/**
+ * Headers for a hand-driven UploadArchive (tests that stall or cut the body): both hashes of
+ * `data` and a signature over them, as a client would send before streaming the body.
+ */
+export async function signedUploadHeaders(baseUrl: string, creds: Creds, path: string, data: Buffer, treeHashHex: string): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const u = new URL(baseUrl);
+  const signer = new SignatureV4({ credentials: creds, region: REGION, service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
+  const headers = {
+    host: u.host,
+    'x-amz-glacier-version': '2012-06-01',
+    'x-amz-content-sha256': createHash('sha256').update(data).digest('hex'),
+    'x-amz-sha256-tree-hash': treeHashHex,
+    'content-length': String(data.length),
+  };
+  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
+  return signed.headers as Record<string, string>;
+}
