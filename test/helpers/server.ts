@@ -164,9 +164,17 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
 
 /**
  * Headers for a hand-driven UploadArchive (tests that stall or cut the body): both hashes of
- * `data` and a signature over them, as a client would send before streaming the body.
+ * `data` and a signature over them, as a client would send before streaming the body. `method`
+ * and `extra` headers make it an UploadMultipartPart (PUT with Content-Range).
  */
-export async function signedUploadHeaders(baseUrl: string, creds: Creds, path: string, data: Buffer, treeHashHex: string): Promise<Record<string, string>> {
+export async function signedUploadHeaders(
+  baseUrl: string,
+  creds: Creds,
+  path: string,
+  data: Buffer,
+  treeHashHex: string,
+  opts: { method?: string; extra?: Record<string, string> } = {},
+): Promise<Record<string, string>> {
   const { createHash } = await import('node:crypto');
   const u = new URL(baseUrl);
   const signer = new SignatureV4({ credentials: creds, region: REGION, service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
@@ -176,7 +184,8 @@ export async function signedUploadHeaders(baseUrl: string, creds: Creds, path: s
     'x-amz-content-sha256': createHash('sha256').update(data).digest('hex'),
     'x-amz-sha256-tree-hash': treeHashHex,
     'content-length': String(data.length),
+    ...opts.extra,
   };
-  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
+  const signed = await signer.sign(new HttpRequest({ method: opts.method ?? 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
   return signed.headers as Record<string, string>;
 }

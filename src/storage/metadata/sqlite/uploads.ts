@@ -1,6 +1,7 @@
 import type { SqliteDb } from './db.js';
 import type { SqliteBlobRepo } from './blobs.js';
 import type { SqliteArchiveRepo } from './archives.js';
+import { VaultGoneError } from '../errors.js';
 import type { ArchiveRecord, PartRecord, UploadRecord, UploadRepo, UploadState } from '../types.js';
 
 interface UploadRow {
@@ -53,7 +54,8 @@ export class SqliteUploadRepo implements UploadRepo {
     this.#archives = archives;
     this.#s = {
       insert: db.prepare(
-        'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) ' +
+          'SELECT ?, id, ?, ?, ?, ? FROM vaults WHERE id = ?',
       ),
       get: db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
       listActive: db.prepare(
@@ -82,7 +84,8 @@ export class SqliteUploadRepo implements UploadRepo {
   }
 
   async create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }) {
-    this.#s.insert.run(u.uploadId, u.vaultId, u.partSize, u.description, u.now, u.now);
+    // Only while the vault exists (one statement): DeleteVault removes a vault's uploads with it.
+    if (this.#s.insert.run(u.uploadId, u.partSize, u.description, u.now, u.now, u.vaultId).changes !== 1) throw new VaultGoneError(u.vaultId);
   }
 
   async get(uploadId: string) {
