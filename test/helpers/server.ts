@@ -9,7 +9,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { OffsetClock, type Clock } from '../../src/lib/clock.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { silentLogger, type Logger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 
 export const TEST_ACCOUNT = '111122223333';
@@ -54,6 +54,8 @@ export interface RawRequest {
   signingDate?: Date;
   /** Header names to leave out of the signature computation (they are still sent). */
   unsignedHeaders?: string[];
+  /** Resolve with what arrived (and `cut: true`) when the server cuts the body short, instead of rejecting. */
+  allowCut?: boolean;
 }
 
 export interface RawResponse {
@@ -61,9 +63,13 @@ export interface RawResponse {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   json(): any;
+  /** The body was cut short (only with `allowCut`). */
+  cut?: boolean;
 }
 
-export async function startTestServer(opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string; log?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'firn-test-'));
   const clock = opts.clock ?? new OffsetClock();
   const config = defaultConfig({
@@ -75,7 +81,7 @@ export async function startTestServer(opts: { config?: Partial<Config>; clock?: 
     logLevel: 'silent',
     ...opts.config,
   });
-  const running = await startServer(config, { clock, log: silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
+  const running = await startServer(config, { clock, log: opts.log ?? silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
   const url = running.url;
   const creds = { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET };
   const clients: GlacierClient[] = [];
@@ -155,7 +161,11 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
         const buf = Buffer.concat(chunks);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')) });
       });
-      res.on('error', reject);
+      res.on('error', (e) => {
+        if (!r.allowCut) return reject(e);
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')), cut: true });
+      });
     });
     req.on('error', reject);
     req.end(body);

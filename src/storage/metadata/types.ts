@@ -332,7 +332,24 @@ export interface OutboxRepo {
 // ---------------------------------------------------------------------------------------------
 // Archives, multipart uploads and blob references (issue #3): the full repositories.
 
+/** Which vaults a scrub covers: all, one account's, or the vaults of that name (in one account when both are given). */
+export interface ScrubFilter {
+  accountId?: string;
+  vaultName?: string;
+}
+
+/** Where a scrubbed item lives. */
+export interface VaultPlace {
+  accountId: string;
+  region: string;
+  vaultName: string;
+}
+
 export interface ArchiveRepo extends ArchiveRepoContract {
+  /** Live archives of the vaults the filter selects, in archive-id order after `afterArchiveId` (scrub). */
+  listForScrub(filter: ScrubFilter, afterArchiveId: string | null, limit: number): Promise<(ArchiveRecord & VaultPlace)[]>;
+  /** Live archives and their bytes in the vaults the filter selects. */
+  scrubTotal(filter: ScrubFilter): Promise<{ count: number; bytes: number }>;
   /**
    * One transaction: the archive row, its leaves, the blob row (one reference, held by the
    * archive) and the vault counters (number_of_archives, size_in_bytes, last_write_at).
@@ -373,7 +390,18 @@ export interface PartRecord {
   blobKey: string;
 }
 
+export interface ScrubPart extends VaultPlace {
+  uploadId: string;
+  part: PartRecord;
+  /** Packed 32-byte leaf digests of the part. */
+  leaves: Buffer;
+}
+
 export interface UploadRepo {
+  /** Parts of active uploads in the vaults the filter selects, in (upload id, index) order after `after` (scrub). */
+  listPartsForScrub(filter: ScrubFilter, after: { uploadId: string; index: number } | null, limit: number): Promise<ScrubPart[]>;
+  /** Parts of active uploads and their bytes in the vaults the filter selects. */
+  scrubTotal(filter: ScrubFilter): Promise<{ count: number; bytes: number }>;
   /** Locks: the vault row. Throws VaultGoneError when the vault no longer exists. */
   create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }): Promise<void>;
   get(uploadId: string): Promise<UploadRecord | null>;
