@@ -68,9 +68,9 @@ export async function scrub(store: MetadataStore, blobs: BlobReaderContract, opt
     let first: { index: number; reason: 'mismatch' | 'short' } | null = null;
     let bad = 0;
     for await (const leaf of checkedLeaves(blobs, blobKey, size, leaves, 0, Math.max(1, Math.ceil(size / MiB)), opts.signal)) {
-      if (!leaf.ok) {
+      if (leaf.bad) {
         bad++;
-        first ??= { index: leaf.index, reason: leaf.bytes.length === 0 ? 'short' : 'mismatch' };
+        first ??= { index: leaf.index, reason: leaf.bad };
       }
       progress.bytes += leaf.bytes.length;
       summary.bytes += leaf.bytes.length;

@@ -39,13 +39,14 @@ export interface LeafResult {
   index: number;
   /** The leaf's bytes: [index·MiB, min((index+1)·MiB, size)). */
   bytes: Buffer;
-  ok: boolean;
+  /** null when the bytes match the leaf's digest. */
+  bad: LeafMismatchError['reason'] | null;
 }
 
 /**
  * Reads leaves [fromLeaf, toLeaf) of a blob of `size` bytes and hashes each one, in order, with
- * several in flight. Yields every leaf with its verdict; a blob that ends early yields a last
- * leaf with ok=false and stops.
+ * several in flight. Yields every leaf with its verdict; a blob that ends early (or is gone)
+ * yields a last, empty leaf that is `short` and stops.
  */
 export async function* checkedLeaves(
   blobs: BlobReaderContract,
@@ -71,7 +72,7 @@ export async function* checkedLeaves(
       const head = inflight.shift()!;
       const { digest, bytes } = await head.p;
       const want = expected(head.index);
-      yield { index: head.index, bytes, ok: want.length === 32 && digest.equals(want) };
+      yield { index: head.index, bytes, bad: want.length === 32 && digest.equals(want) ? null : 'mismatch' };
     }
   };
 
@@ -79,7 +80,7 @@ export async function* checkedLeaves(
     // An empty archive: one leaf, the hash of nothing.
     if (size === 0 && fromLeaf === 0) {
       const { digest, bytes } = await w.hashLeaf(Buffer.allocUnsafeSlow(0));
-      yield { index: 0, bytes, ok: digest.equals(expected(0)) };
+      yield { index: 0, bytes, bad: digest.equals(expected(0)) ? null : 'mismatch' };
     }
     return;
   }
@@ -108,7 +109,7 @@ export async function* checkedLeaves(
     // The blob is gone or shorter than recorded (a manifest with a missing member).
   }
   yield* settle(0);
-  if (index * MiB < end) yield { index, bytes: Buffer.alloc(0), ok: false };
+  if (index * MiB < end) yield { index, bytes: Buffer.alloc(0), bad: 'short' };
 }
 
 /**
@@ -130,8 +131,8 @@ export function verifiedRead(
     if (endExclusive <= start) return;
     const first = Math.floor(start / MiB);
     for await (const leaf of checkedLeaves(blobs, blobKey, size, leaves, first, Math.ceil(endExclusive / MiB), signal)) {
-      if (!leaf.ok) {
-        const e = new LeafMismatchError(leaf.index, leaf.bytes.length === 0 ? 'short' : 'mismatch');
+      if (leaf.bad) {
+        const e = new LeafMismatchError(leaf.index, leaf.bad);
         onMismatch?.(e);
         throw e;
       }
@@ -141,7 +142,9 @@ export function verifiedRead(
       yield from === 0 && to === leaf.bytes.length ? leaf.bytes : leaf.bytes.subarray(from, to);
     }
   }
-  return Readable.from(gen(), { objectMode: false, ...(signal ? { signal } : {}) });
+  // A high-water mark of a few leaves lets reading and hashing run ahead while the socket drains
+  // the previous MiB (with the default 16 KiB, the generator would wait for every write).
+  return Readable.from(gen(), { objectMode: false, highWaterMark: LEAVES_IN_FLIGHT * MiB, ...(signal ? { signal } : {}) });
 }
 
 /** The first bad leaf of bytes [start, endExclusive), or null when every leaf matches. */
@@ -154,7 +157,7 @@ export async function firstBadLeaf(
   endExclusive: number,
 ): Promise<LeafMismatchError | null> {
   for await (const leaf of checkedLeaves(blobs, blobKey, size, leaves, Math.floor(start / MiB), Math.ceil(endExclusive / MiB))) {
-    if (!leaf.ok) return new LeafMismatchError(leaf.index, leaf.bytes.length === 0 ? 'short' : 'mismatch');
+    if (leaf.bad) return new LeafMismatchError(leaf.index, leaf.bad);
   }
   return null;
 }
