@@ -55,6 +55,8 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
   const packed = await archives.getLeaves(a.archiveId);
   if (packed && packed.length === Math.max(1, Math.ceil(a.size / MiB)) * 32) {
     const bad = await firstBadLeaf(d.blobs, a.blobKey, a.size, { firstLeaf: 0, packed }, start, endExclusive);
+    // Deleted (and its blob collected) while it was being read: not damage.
+    if (bad && !(await archives.get(job.vaultId, a.archiveId))) return archiveGone(job, now, d.config);
     if (bad) {
       d.log.error({ archiveId: a.archiveId, vaultArn: job.vaultArn, jobId: job.jobId, mib: bad.leafIndex, reason: bad.reason }, 'archive bytes damaged: retrieval failed');
       return failedOutcome(now, d.config, `The archive's stored bytes are damaged and cannot be retrieved: archive ${a.archiveId}, MiB ${bad.leafIndex} (bytes ${bad.leafIndex * MiB}-${Math.min((bad.leafIndex + 1) * MiB, a.size) - 1}) ${bad.reason === 'short' ? 'is missing' : 'does not match the SHA-256 tree hash recorded at upload'}.`);
