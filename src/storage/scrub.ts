@@ -29,6 +29,7 @@ export interface ScrubFinding extends VaultPlace {
   reason: 'mismatch' | 'short';
 }
 
+/** Reported after every MiB read. */
 export interface ScrubProgress {
   /** Archives and parts checked so far. */
   items: number;
@@ -74,13 +75,13 @@ export async function scrub(store: MetadataStore, blobs: BlobReaderContract, opt
       }
       progress.bytes += leaf.bytes.length;
       summary.bytes += leaf.bytes.length;
+      opts.onProgress?.({ ...progress });
       if (opts.bytesPerSecond) {
         const ahead = (summary.bytes / opts.bytesPerSecond) * 1000 - (performance.now() - started);
         if (ahead > 0) await sleep(ahead, undefined, opts.signal ? { signal: opts.signal } : {});
       }
     }
     progress.items++;
-    opts.onProgress?.({ ...progress });
     return first ? { ...first, bad } : null;
   };
   const found = (f: Omit<ScrubFinding, 'vaultArn'>) => {

@@ -279,7 +279,7 @@ export interface AdmissionRequest {
 export interface SettingsRepo {
   getRetrievalPolicy(accountId: string, region: string): Promise<DataRetrievalPolicyRecord | null>;
   setRetrievalPolicy(accountId: string, region: string, policy: DataRetrievalPolicyRecord, now: number): Promise<void>;
-  /** Adds a unit unless `maxUnits` unexpired units already exist (then returns false). */
+  /** Adds a unit unless `maxUnits` unexpired units already exist (then returns false). Locks: the account's capacity rows in the region. */
   purchaseCapacity(unit: CapacityUnitRecord, maxUnits: number): Promise<boolean>;
   /** Unexpired units at `now`, oldest first. */
   listCapacity(accountId: string, region: string, now: number): Promise<CapacityUnitRecord[]>;
