@@ -38,8 +38,8 @@ export function registerScrubCommand(program: Command): void {
     .command('scrub')
     .description('re-verify stored archives and multipart parts against their SHA-256 tree hash leaves; exit 1 if any is damaged')
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
-    .option('--account-id <id>', 'only this account')
-    .option('--vault <name>', 'only vaults of this name')
+    .option('--account-id <id>', 'only this account (default: every account)')
+    .option('--vault <name>', 'only vaults of this name (in every account unless --account-id)')
     .action(async (o: { dataDir: string; accountId?: string; vault?: string }) => {
       const db = join(o.dataDir, 'meta.db');
       if (!existsSync(db)) {
