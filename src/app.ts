@@ -11,6 +11,7 @@ import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobOutputStore } from './jobs/outputs.js';
+import { BackgroundScrub } from './storage/scrub.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -43,6 +44,11 @@ export interface App {
    * every due job synchronously (tests).
    */
   readonly jobs: JobEngine;
+  /**
+   * The background scrub (FIRN_SCRUB_INTERVAL; idle when 0). `onFinding(listener)` hears of every
+   * damaged archive or part it finds; `runPass()` runs one pass now.
+   */
+  readonly scrubber: BackgroundScrub;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -73,7 +79,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   blobMaintenance.start(config.uploadSweepInterval);
   const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
-  const jobs = new JobEngine({ config, clock, log, store, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
+  const scrubber = new BackgroundScrub({ store, blobs, log, intervalMs: config.scrubInterval, bytesPerSecond: config.scrubReadRate * 1024 * 1024 });
+  scrubber.start();
+  const jobs = new JobEngine({ config, clock, log, store, blobs, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
   return {
     config,
     clock,
@@ -85,8 +93,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     blobMaintenance,
     notifier,
     jobs,
+    scrubber,
     async close() {
       stopPersistingClock();
+      await scrubber.stop();
       await jobs.stop();
       await blobMaintenance.stop();
       await blobs.close();

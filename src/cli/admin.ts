@@ -5,6 +5,7 @@ import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
 import { exportLines } from '../auth/bootstrap.js';
 import * as admin from '../auth/admin.js';
+import { registerScrubCommand } from './scrub.js';
 
 /**
  * `firn accounts|users|keys …`: administration against the data directory (the SQLite database
@@ -164,4 +165,6 @@ export function registerAdminCommands(program: Command): void {
   common(keys.command('delete <accessKeyId>').description('delete an access key'), false).action(
     run(async (id: string, o: Common) => withStore(o, async (s) => admin.deleteAccessKey(s, id))),
   );
+
+  registerScrubCommand(program);
 }

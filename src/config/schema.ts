@@ -280,6 +280,29 @@ export const schema = {
     description: 'How often (real time) idle multipart uploads are expired and unreferenced blobs are deleted.',
     parse: (raw: string) => parseDuration(raw),
   },
+  verifyDownloads: {
+    env: 'FIRN_VERIFY_DOWNLOADS',
+    flag: '--verify-downloads',
+    default: true,
+    description:
+      'GetJobOutput checks each MiB of archive bytes against the SHA-256 recorded at upload (on a worker thread) before sending it, and cuts the response short at a damaged MiB. Archive retrievals always check their bytes before they succeed.',
+    parse: bool,
+  },
+  scrubInterval: {
+    env: 'FIRN_SCRUB_INTERVAL',
+    flag: '--scrub-interval',
+    default: 0,
+    description:
+      'Background scrub: every this long (real time, counted from the end of the previous pass) the server re-reads every archive and multipart part and checks it against its SHA-256 leaf hashes, logging damage at error level. 0 turns it off. `firn scrub` does one pass on demand.',
+    parse: (raw: string) => parseDuration(raw),
+  },
+  scrubReadRate: {
+    env: 'FIRN_SCRUB_READ_RATE',
+    flag: '--scrub-read-rate',
+    default: 64,
+    description: 'The background scrub reads at most this many MiB per second, so that it leaves the disk to requests.',
+    parse: int(1, 1_000_000),
+  },
 } satisfies Record<string, ConfigKey<unknown>>;
 
 export type Schema = typeof schema;

@@ -1,6 +1,6 @@
 import { Errors, type GlacierError } from '../domain/errors.js';
 import type { OpContext } from '../operations/types.js';
-import type { AdmissionSnapshot } from '../storage/metadata/types.js';
+import type { Admission, AdmissionSnapshot } from '../storage/metadata/types.js';
 
 export interface RetrievalRequest {
   vaultId: number;
@@ -67,21 +67,22 @@ export function decideAdmission(tier: RetrievalRequest['tier'], bytes: number, s
 }
 
 /**
- * Admission control for archive retrievals at InitiateJob, before the job is stored: the
- * data-retrieval policy (PolicyEnforcedException, Standard tier only) and provisioned capacity
- * (InsufficientCapacityException, Expedited only). An admitted retrieval is recorded in the
- * retrieval ledger in the same transaction as the decision; a rejected one leaves no trace
- * ("rejected jobs are not stored"). Jobs admitted earlier are never revisited, so a policy change
- * does not affect jobs already in progress.
+ * Admission control for archive retrievals at InitiateJob: the data-retrieval policy
+ * (PolicyEnforcedException, Standard tier only) and provisioned capacity
+ * (InsufficientCapacityException, Expedited only), as the store runs it inside the unit that
+ * creates the job (JobRepo.create): an admitted retrieval is recorded in the retrieval ledger with
+ * its job; a rejected one leaves no trace ("rejected jobs are not stored"). Jobs admitted earlier
+ * are never revisited, so a policy change does not affect jobs already in progress. Null for Bulk,
+ * which is never limited.
  */
-export async function admitRetrieval(ctx: OpContext, req: RetrievalRequest): Promise<void> {
-  if (req.tier === 'Bulk') return;
+export function retrievalAdmission(ctx: OpContext, req: RetrievalRequest): Admission<GlacierError> | null {
+  if (req.tier === 'Bulk') return null;
   const limits: AdmissionLimits = {
     freeTierBytesPerDay: ctx.app.config.freeTierBytesPerDay,
     provisionedCapacity: ctx.app.config.provisionedCapacity,
   };
-  const rejection = await ctx.app.store.settings.admitRetrieval(
-    {
+  return {
+    request: {
       accountId: ctx.accountId,
       region: ctx.region,
       tier: req.tier,
@@ -90,7 +91,14 @@ export async function admitRetrieval(ctx: OpContext, req: RetrievalRequest): Pro
       standardRateWindowMs: RATE_WINDOW_MS,
       expeditedWindowMs: EXPEDITED_WINDOW_MS,
     },
-    (s) => decideAdmission(req.tier, req.bytes, s, limits),
-  );
+    decide: (s) => decideAdmission(req.tier, req.bytes, s, limits),
+  };
+}
+
+/** The same decision without a job (the ledger row alone), in one unit: what tests of the rules use. */
+export async function admitRetrieval(ctx: OpContext, req: RetrievalRequest): Promise<void> {
+  const a = retrievalAdmission(ctx, req);
+  if (!a) return;
+  const rejection = await ctx.app.store.settings.admitRetrieval(a.request, a.decide);
   if (rejection) throw rejection;
 }

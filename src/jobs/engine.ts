@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { randomChars } from '../domain/ids.js';
 import type { ClaimedJob, JobOutcome, JobRecord, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
+import type { BlobReaderContract } from '../storage/blobs/types.js';
 import { archiveGone, failedOutcome, runArchiveRetrieval, runInventory } from './tasks.js';
 
 export interface EngineDeps {
@@ -13,6 +14,8 @@ export interface EngineDeps {
   log: Logger;
   store: MetadataStore;
   outputs: JobOutputStore;
+  /** Archive bytes: retrievals verify them before they succeed. */
+  blobs: BlobReaderContract;
   /** Called after a job completes (its notification rows are in the outbox). */
   onOutbox?: () => void;
 }

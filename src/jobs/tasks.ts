@@ -5,11 +5,16 @@ import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonH
 import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
 import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
+import type { BlobReaderContract } from '../storage/blobs/types.js';
+import type { Logger } from '../lib/logger.js';
+import { firstBadLeaf } from '../storage/verify.js';
 
 export interface TaskDeps {
   store: MetadataStore;
   config: Config;
   outputs: JobOutputStore;
+  blobs: BlobReaderContract;
+  log: Logger;
 }
 
 /** Leaf digests of a retrieval are copied onto the job (for ranged-download hashes after the archive is gone) up to this many. */
@@ -30,10 +35,12 @@ export function archiveGone(job: JobRecord, now: number, config: Config): JobOut
 }
 
 /**
- * Archive retrieval: computes the range's tree hash from the stored 1 MiB leaf digests, with no
- * re-read, and asks the completing transaction to pin the archive's blob for the output window
- * (an archive deleted afterwards does not break a prepared output [DG api-archive-delete]). An archive deleted before the job ran
- * fails the job ("A deleted archive can still yield a successful InitiateJob; the job then fails").
+ * Archive retrieval: reads the range and checks every 1 MiB of it against the leaf digests stored
+ * at upload, computes the range's tree hash from those digests, and asks the completing
+ * transaction to pin the archive's blob for the output window (an archive deleted afterwards does
+ * not break a prepared output [DG api-archive-delete]). Damaged bytes fail the job, naming the
+ * archive and the MiB, so that a Succeeded job never serves them. An archive deleted before the
+ * job ran fails the job ("A deleted archive can still yield a successful InitiateJob; the job then fails").
  */
 export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
   const archives: ArchiveRepoContract = d.store.archives;
@@ -47,6 +54,13 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
   let leaves: JobOutcome['leaves'] = null;
   const packed = await archives.getLeaves(a.archiveId);
   if (packed && packed.length === Math.max(1, Math.ceil(a.size / MiB)) * 32) {
+    const bad = await firstBadLeaf(d.blobs, a.blobKey, a.size, { firstLeaf: 0, packed }, start, endExclusive);
+    // Deleted (and its blob collected) while it was being read: not damage.
+    if (bad && !(await archives.get(job.vaultId, a.archiveId))) return archiveGone(job, now, d.config);
+    if (bad) {
+      d.log.error({ archiveId: a.archiveId, vaultArn: job.vaultArn, jobId: job.jobId, mib: bad.leafIndex, reason: bad.reason }, 'archive bytes damaged: retrieval failed');
+      return failedOutcome(now, d.config, `The archive's stored bytes are damaged and cannot be retrieved: archive ${a.archiveId}, MiB ${bad.leafIndex} (bytes ${bad.leafIndex * MiB}-${Math.min((bad.leafIndex + 1) * MiB, a.size) - 1}) ${bad.reason === 'short' ? 'is missing' : 'does not match the SHA-256 tree hash recorded at upload'}.`);
+    }
     const slice = packed.subarray(firstLeaf * 32, lastLeaf * 32);
     if (isTreeHashAligned(start, endExclusive, a.size)) treeHash = treeHashOfLeaves(slice);
     if (lastLeaf - firstLeaf <= MAX_SAVED_LEAVES) leaves = { firstLeaf, packed: Buffer.from(slice) };

@@ -38,6 +38,10 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ t: 'r', id: m.id, hex: h.digest('hex') });
   } else if (m.t === 'x') {
     hashes.delete(m.id);
+  } else if (m.t === 'l') {
+    // One leaf, hashed and handed back with its bytes (verification of stored bytes).
+    const d = createHash('sha256').update(new Uint8Array(m.b, m.o, m.n)).digest();
+    parentPort.postMessage({ t: 'L', id: m.id, b: m.b, d: new Uint8Array(d) }, [m.b]);
   }
 });
 `;
@@ -55,15 +59,32 @@ interface Pending {
   leaves: Buffer[] | null;
 }
 
+interface LeafCall {
+  worker: Worker;
+  offset: number;
+  length: number;
+  resolve: (r: { digest: Buffer; bytes: Buffer }) => void;
+  reject: (e: Error) => void;
+}
+
 export class Sha256Worker {
   #worker: Worker | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  readonly #leafCalls = new Map<number, LeafCall>();
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.on('message', (m: { t: string; id: number; hex?: string; b?: ArrayBuffer; d?: Uint8Array }) => {
+      if (m.t === 'L') {
+        const c = this.#leafCalls.get(m.id);
+        if (!c) return;
+        this.#leafCalls.delete(m.id);
+        this.#maybeUnref(c.worker);
+        c.resolve({ digest: Buffer.from(m.d!.buffer, m.d!.byteOffset, m.d!.byteLength), bytes: Buffer.from(m.b!, c.offset, c.length) });
+        return;
+      }
       const p = this.#pending.get(m.id);
       if (!p) return;
       if (m.t === 'a') {
@@ -88,6 +109,11 @@ export class Sha256Worker {
         p.waiter?.();
         p.result?.('');
       }
+      for (const [id, c] of this.#leafCalls) {
+        if (c.worker !== w) continue;
+        this.#leafCalls.delete(id);
+        c.reject(e);
+      }
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`SHA-256 worker exited with code ${code}`)));
@@ -111,11 +137,31 @@ export class Sha256Worker {
     return new WorkerHash(this, w, id, p);
   }
 
+  /**
+   * The SHA-256 of one leaf (up to 1 MiB), computed on the worker. `bytes` must own its whole
+   * ArrayBuffer (e.g. Buffer.allocUnsafeSlow): the buffer is transferred to the worker and back,
+   * never copied, and is unusable until the returned promise gives it back as `bytes`.
+   */
+  hashLeaf(bytes: Buffer): Promise<{ digest: Buffer; bytes: Buffer }> {
+    const w = this.#ensure();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#leafCalls.set(id, { worker: w, offset: bytes.byteOffset, length: bytes.length, resolve, reject });
+      w.ref();
+      w.postMessage({ t: 'l', id, b: bytes.buffer, o: bytes.byteOffset, n: bytes.length }, [bytes.buffer as ArrayBuffer]);
+    });
+  }
+
   #drop(id: number): void {
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
-    if (![...this.#pending.values()].some((q) => q.worker === p.worker)) p.worker.unref();
+    this.#maybeUnref(p.worker);
+  }
+
+  #maybeUnref(w: Worker): void {
+    const busy = [...this.#pending.values()].some((q) => q.worker === w) || [...this.#leafCalls.values()].some((c) => c.worker === w);
+    if (!busy) w.unref();
   }
 
   /** @internal */

@@ -1,6 +1,7 @@
 import { Errors } from '../domain/errors.js';
 import { vaultArn } from '../domain/arn.js';
 import { isoMs } from '../lib/clock.js';
+import { VaultGoneError } from '../storage/metadata/errors.js';
 import type { VaultRecord } from '../storage/metadata/types.js';
 import type { OpContext, OpInput } from './types.js';
 
@@ -22,6 +23,11 @@ export async function requireVault(ctx: OpContext, input: OpInput): Promise<Vaul
   const v = await ctx.app.store.vaults.get({ accountId: ctx.accountId, region: ctx.region, name });
   if (!v) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, name)}`);
   return v;
+}
+
+/** What to throw for `e`: a store write that found the vault deleted meanwhile answers 404, like a vault that never existed. */
+export function vaultGoneAsNotFound(ctx: OpContext, vaultName: string, e: unknown): unknown {
+  return e instanceof VaultGoneError ? Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vaultName)}`) : e;
 }
 
 /** Per-archive overhead in SizeInBytes: real figures fit 32 KiB per archive (spec §5.1). */

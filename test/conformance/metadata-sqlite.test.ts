@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { migrate, migrationsDir } from '../../src/storage/metadata/sqlite/db.js';
 import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { metadataStoreSuite } from './metadata-suite.js';
 
@@ -14,4 +17,35 @@ metadataStoreSuite('sqlite', async () => {
   const d = mkdtempSync(join(tmpdir(), 'firn-meta-'));
   dirs.push(d);
   return new SqliteMetadataStore(join(d, 'meta.db'));
+});
+
+test('migration 007 on a data dir written before it: ids above every id in use, leftovers of deleted vaults unreachable', () => {
+  const d = mkdtempSync(join(tmpdir(), 'firn-meta-'));
+  dirs.push(d);
+  const old = join(d, 'migrations-006');
+  mkdirSync(old);
+  for (const f of readdirSync(migrationsDir()).filter((f) => f < '007')) copyFileSync(join(migrationsDir(), f), join(old, f));
+  const db = new Database(join(d, 'meta.db'));
+  db.pragma('foreign_keys = ON');
+  migrate(db, old);
+  // Vault 1 lives; vault 2 was deleted, leaving a job and an upload; vault 3 was deleted and its
+  // id then reused by a vault created later (the defect), so the older job of id 3 is a predecessor's.
+  db.exec(`INSERT INTO vaults (id, account_id, region, name, created_at) VALUES (1, '111122223333', 'us-east-1', 'live', 100), (3, '999988887777', 'us-east-1', 'reused', 500);
+    INSERT INTO jobs (seq, job_id, vault_id, vault_arn, action, created_at) VALUES (7, 'J-live', 1, 'a', 'InventoryRetrieval', 150),
+      (8, 'J-deleted', 2, 'a', 'InventoryRetrieval', 200), (9, 'J-predecessor', 3, 'a', 'InventoryRetrieval', 300), (10, 'J-reused', 3, 'a', 'InventoryRetrieval', 600);
+    INSERT INTO uploads (upload_id, vault_id, part_size, created_at, last_activity_at) VALUES ('U-deleted', 2, 1048576, 200, 200), ('U-live', 1, 1048576, 150, 150);
+    INSERT INTO archives (vault_id, archive_id, size, tree_hash, description, created_at, blob_key, deleted_at) VALUES (4, 'A-old', 1, 'x', '', 50, 'b', 60);`);
+  migrate(db);
+  const vaultOf = (sql: string, id: string) => (db.prepare(sql).get(id) as { vault_id: number }).vault_id;
+  assert.equal(vaultOf('SELECT vault_id FROM jobs WHERE job_id = ?', 'J-live'), 1);
+  assert.equal(vaultOf('SELECT vault_id FROM jobs WHERE job_id = ?', 'J-reused'), 3);
+  assert.equal(vaultOf('SELECT vault_id FROM jobs WHERE job_id = ?', 'J-deleted'), 0);
+  assert.equal(vaultOf('SELECT vault_id FROM jobs WHERE job_id = ?', 'J-predecessor'), 0);
+  assert.equal(vaultOf('SELECT vault_id FROM uploads WHERE upload_id = ?', 'U-deleted'), 0);
+  assert.equal(vaultOf('SELECT vault_id FROM uploads WHERE upload_id = ?', 'U-live'), 1);
+  assert.equal(vaultOf('SELECT vault_id FROM archives WHERE archive_id = ?', 'A-old'), 0);
+  const seq = (name: string) => (db.prepare('SELECT last_id FROM id_sequences WHERE name = ?').get(name) as { last_id: number }).last_id;
+  assert.equal(seq('vaults'), 4, 'above the highest vault id any row mentions');
+  assert.equal(seq('jobs'), 10);
+  db.close();
 });

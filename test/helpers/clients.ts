@@ -56,8 +56,13 @@ export async function awsCli(url: string, creds: Creds, args: string[], opts: { 
  * Runs a python3 script with boto3 available; `ENDPOINT` is set in its environment. The script
  * should print one JSON document on stdout.
  */
-export async function python(url: string, creds: Creds, script: string, opts: { region?: string; timeoutMs?: number } = {}): Promise<ProcResult & { json: any }> {
-  const r = await run('python3', ['-c', script], { ...awsEnv(creds, opts.region), ENDPOINT: url }, undefined, opts.timeoutMs);
+export async function python(
+  url: string,
+  creds: Creds,
+  script: string,
+  opts: { region?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<ProcResult & { json: any }> {
+  const r = await run('python3', ['-c', script], { ...awsEnv(creds, opts.region), ENDPOINT: url, ...opts.env }, undefined, opts.timeoutMs);
   let json: any = null;
   try {
     json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');

@@ -9,7 +9,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { OffsetClock, type Clock } from '../../src/lib/clock.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { silentLogger, type Logger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 
 export const TEST_ACCOUNT = '111122223333';
@@ -54,6 +54,8 @@ export interface RawRequest {
   signingDate?: Date;
   /** Header names to leave out of the signature computation (they are still sent). */
   unsignedHeaders?: string[];
+  /** Resolve with what arrived (and `cut: true`) when the server cuts the body short, instead of rejecting. */
+  allowCut?: boolean;
 }
 
 export interface RawResponse {
@@ -61,9 +63,13 @@ export interface RawResponse {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   json(): any;
+  /** The body was cut short (only with `allowCut`). */
+  cut?: boolean;
 }
 
-export async function startTestServer(opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string; log?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'firn-test-'));
   const clock = opts.clock ?? new OffsetClock();
   const config = defaultConfig({
@@ -75,7 +81,7 @@ export async function startTestServer(opts: { config?: Partial<Config>; clock?: 
     logLevel: 'silent',
     ...opts.config,
   });
-  const running = await startServer(config, { clock, log: silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
+  const running = await startServer(config, { clock, log: opts.log ?? silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
   const url = running.url;
   const creds = { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET };
   const clients: GlacierClient[] = [];
@@ -155,7 +161,11 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
         const buf = Buffer.concat(chunks);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')) });
       });
-      res.on('error', reject);
+      res.on('error', (e) => {
+        if (!r.allowCut) return reject(e);
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')), cut: true });
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -164,9 +174,17 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
 
 /**
  * Headers for a hand-driven UploadArchive (tests that stall or cut the body): both hashes of
- * `data` and a signature over them, as a client would send before streaming the body.
+ * `data` and a signature over them, as a client would send before streaming the body. `method`
+ * and `extra` headers make it an UploadMultipartPart (PUT with Content-Range).
  */
-export async function signedUploadHeaders(baseUrl: string, creds: Creds, path: string, data: Buffer, treeHashHex: string): Promise<Record<string, string>> {
+export async function signedUploadHeaders(
+  baseUrl: string,
+  creds: Creds,
+  path: string,
+  data: Buffer,
+  treeHashHex: string,
+  opts: { method?: string; extra?: Record<string, string> } = {},
+): Promise<Record<string, string>> {
   const { createHash } = await import('node:crypto');
   const u = new URL(baseUrl);
   const signer = new SignatureV4({ credentials: creds, region: REGION, service: 'glacier', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
@@ -176,7 +194,8 @@ export async function signedUploadHeaders(baseUrl: string, creds: Creds, path: s
     'x-amz-content-sha256': createHash('sha256').update(data).digest('hex'),
     'x-amz-sha256-tree-hash': treeHashHex,
     'content-length': String(data.length),
+    ...opts.extra,
   };
-  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
+  const signed = await signer.sign(new HttpRequest({ method: opts.method ?? 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
   return signed.headers as Record<string, string>;
 }

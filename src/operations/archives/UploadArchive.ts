@@ -1,7 +1,6 @@
 import { Errors } from '../../domain/errors.js';
 import { newArchiveId } from '../../domain/archive-id.js';
-import { ctxVaultArn, requireVault } from '../common.js';
-import { VaultGoneError } from '../../storage/metadata/errors.js';
+import { ctxVaultArn, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler } from '../types.js';
 import { archiveDescription, ingestBody, requireContentLength, requireTreeHashHeader } from './ingest.js';
 
@@ -34,8 +33,7 @@ export const UploadArchive: Handler = async (ctx, input) => {
     // The vault was deleted meanwhile, or the database failed: the blob is unreferenced.
     await ctx.app.store.blobs.discard(body.blobKey, now).catch(() => {});
     ctx.app.blobMaintenance.kick();
-    if (e instanceof VaultGoneError) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vault.name)}`);
-    throw e;
+    throw vaultGoneAsNotFound(ctx, vault.name, e);
   }
   return {
     status: 201,

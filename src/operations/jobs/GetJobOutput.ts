@@ -3,34 +3,50 @@ import { contentTypeFor } from '../../domain/inventory.js';
 import { outputLength, type JobRecord } from '../../domain/jobs.js';
 import { downloadIsTreeHashAligned, parseHttpRange, type ByteRange } from '../../domain/ranges.js';
 import { MiB, treeHashOfLeaves } from '../../domain/treehash.js';
+import { verifiedRead, type LeafSpan } from '../../storage/verify.js';
 import { header } from '../common.js';
 import type { Handler, OpContext } from '../types.js';
 import { requireJob } from './DescribeJob.js';
 
 /**
- * x-amz-sha256-tree-hash of output bytes `d` of an archive retrieval, or null when the range
- * (in archive offsets) is not tree-hash aligned (spec §2.5, §3). Computed from the leaf digests
- * saved on the job at completion, else the archive's own; never by re-reading the bytes.
+ * The leaf digests of archive bytes [start, endExclusive), from those saved on the job at
+ * completion, else the archive's own (kept with its tombstone); null when neither covers them.
  */
-async function downloadTreeHash(ctx: OpContext, job: JobRecord, d: ByteRange, total: number): Promise<string | null> {
+async function leavesCovering(ctx: OpContext, job: JobRecord, start: number, endExclusive: number): Promise<LeafSpan | null> {
+  const first = Math.floor(start / MiB);
+  const last = Math.ceil(endExclusive / MiB);
+  const covers = (l: LeafSpan | null): l is LeafSpan => l !== null && first >= l.firstLeaf && (last - l.firstLeaf) * 32 <= l.packed.length;
+  const saved = await ctx.app.store.jobs.getLeaves(job.seq);
+  if (covers(saved)) return saved;
+  const packed = await ctx.app.store.archives.getLeaves(job.archiveId!);
+  const own = packed ? { firstLeaf: 0, packed } : null;
+  return covers(own) ? own : null;
+}
+
+const leafSlice = (l: LeafSpan, first: number, last: number) => l.packed.subarray((first - l.firstLeaf) * 32, (last - l.firstLeaf) * 32);
+
+/**
+ * x-amz-sha256-tree-hash of output bytes `d` of an archive retrieval, or null when the range
+ * (in archive offsets) is not tree-hash aligned (spec §2.5, §3). Computed from the stored leaf
+ * digests, never by re-reading the bytes.
+ */
+function downloadTreeHash(job: JobRecord, d: ByteRange, total: number, leaves: LeafSpan | null): string | null {
   const retrieval = { start: job.rangeStart!, end: job.rangeEnd! };
   if (!downloadIsTreeHashAligned(retrieval, d, job.archiveSize!)) return null;
   if (d.start === 0 && d.end === total - 1 && job.treeHash !== null) return job.treeHash;
-  const first = (retrieval.start + d.start) / MiB;
-  const last = Math.ceil((retrieval.start + d.end + 1) / MiB);
-  const saved = await ctx.app.store.jobs.getLeaves(job.seq);
-  if (saved && first >= saved.firstLeaf && (last - saved.firstLeaf) * 32 <= saved.packed.length) {
-    return treeHashOfLeaves(saved.packed.subarray((first - saved.firstLeaf) * 32, (last - saved.firstLeaf) * 32));
-  }
-  const leaves = await ctx.app.store.archives.getLeaves(job.archiveId!);
-  if (leaves && last * 32 <= leaves.length) return treeHashOfLeaves(leaves.subarray(first * 32, last * 32));
-  return null;
+  if (!leaves) return null;
+  return treeHashOfLeaves(leafSlice(leaves, (retrieval.start + d.start) / MiB, Math.ceil((retrieval.start + d.end + 1) / MiB)));
 }
 
 /**
  * GET /{a}/vaults/{v}/jobs/{jobId}/output → 200 with the whole output, or 206 with Content-Range
  * for `Range: bytes=S-E` (relative to the job output, end clamped at EOF). Streamed from the blob
  * store (archives) or the output file (inventories); a client disconnect aborts the read.
+ *
+ * Archive bytes are checked as they stream (FIRN_VERIFY_DOWNLOADS, on by default): each 1 MiB is
+ * hashed on a worker thread and compared with the leaf digest recorded at upload before any of it
+ * is sent. A damaged MiB is logged at error level and the response is cut before it (the client
+ * sees a body shorter than Content-Length), so damaged bytes never arrive as a complete 200.
  */
 export const GetJobOutput: Handler = async (ctx, input) => {
   const job = await requireJob(ctx, input);
@@ -53,10 +69,16 @@ export const GetJobOutput: Handler = async (ctx, input) => {
     headers['Content-Type'] = 'application/octet-stream';
     // The SDKs read ArchiveDescription from this header only (spec §2.5).
     headers['x-amz-archive-description'] = job.archiveDescription ?? '';
-    const th = await downloadTreeHash(ctx, job, range, total);
-    if (th !== null) headers['x-amz-sha256-tree-hash'] = th;
     const start = job.rangeStart! + range.start;
-    const stream = ctx.app.blobs.read(job.blobKey!, start, start + length, ctx.signal);
+    const leaves = await leavesCovering(ctx, job, start, start + length);
+    const th = downloadTreeHash(job, range, total, leaves);
+    if (th !== null) headers['x-amz-sha256-tree-hash'] = th;
+    const stream =
+      ctx.app.config.verifyDownloads && leaves
+        ? verifiedRead(ctx.app.blobs, job.blobKey!, job.archiveSize!, leaves, start, start + length, ctx.signal, (e) =>
+            ctx.app.log.error({ archiveId: job.archiveId, vaultArn: job.vaultArn, jobId: job.jobId, mib: e.leafIndex, reason: e.reason }, 'archive bytes damaged: download cut short'),
+          )
+        : ctx.app.blobs.read(job.blobKey!, start, start + length, ctx.signal);
     return { status: parsed.kind === 'range' ? 206 : 200, headers, stream };
   }
   headers['Content-Type'] = contentTypeFor(job.inventory!.format);

@@ -1,11 +1,11 @@
-import { Errors } from '../../domain/errors.js';
+import { Errors, type GlacierError } from '../../domain/errors.js';
 import { decodeInventoryMarker, parseInventoryDate } from '../../domain/inventory.js';
 import { newJobId, TIERS, type InventoryParams, type Tier } from '../../domain/jobs.js';
 import { parseRetrievalByteRange } from '../../domain/ranges.js';
-import { admitRetrieval } from '../../jobs/admission.js';
+import { retrievalAdmission } from '../../jobs/admission.js';
 import { jobDelayMs } from '../../jobs/timing.js';
-import type { NewJob } from '../../storage/metadata/types.js';
-import { bodyObject, ctxVaultArn, isValidDescription, requireVault } from '../common.js';
+import type { Admission, NewJob } from '../../storage/metadata/types.js';
+import { bodyObject, ctxVaultArn, isValidDescription, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler } from '../types.js';
 
 const TYPES = ['archive-retrieval', 'inventory-retrieval', 'select'];
@@ -66,8 +66,8 @@ function inventoryParams(body: Record<string, unknown>): InventoryParams {
 
 /**
  * POST /{a}/vaults/{v}/jobs → 202 with `Location` and `x-amz-job-id`, no body (spec §2.1). The
- * body is the JobParameters object itself, flat. The job row and its queue entry are written in
- * one transaction, due after the tier's delay (FIRN_RETRIEVAL_TIMING).
+ * body is the JobParameters object itself, flat. Admission control, the job row and its queue
+ * entry are one unit of the store, due after the tier's delay (FIRN_RETRIEVAL_TIMING).
  */
 export const InitiateJob: Handler = async (ctx, input) => {
   const vault = await requireVault(ctx, input);
@@ -97,6 +97,7 @@ export const InitiateJob: Handler = async (ctx, input) => {
     createdAt: ctx.now,
   };
   let job: NewJob;
+  let admission: Admission<GlacierError> | null = null;
   if (type === 'inventory-retrieval') {
     // "ArchiveId … error if sent with inventory-retrieval"; RetrievalByteRange is archive-only.
     refuse(body, ['ArchiveId', 'RetrievalByteRange'], type);
@@ -132,7 +133,7 @@ export const InitiateJob: Handler = async (ctx, input) => {
       ({ start, end } = r.range);
     }
     const tier: Tier = (tierRaw as Tier | undefined) ?? 'Standard';
-    await admitRetrieval(ctx, { vaultId: vault.id, tier, bytes: end - start + 1 });
+    admission = retrievalAdmission(ctx, { vaultId: vault.id, tier, bytes: end - start + 1 });
     job = {
       ...base,
       action: 'ArchiveRetrieval',
@@ -152,7 +153,16 @@ export const InitiateJob: Handler = async (ctx, input) => {
     };
   }
   const delay = jobDelayMs(ctx.app.config, job.action, job.tier);
-  const created = await ctx.app.store.jobs.create(job, ctx.now + delay);
+  // Admission and the job are one unit: parallel InitiateJobs cannot together exceed the policy,
+  // and a job is never created for a vault deleted meanwhile.
+  let r;
+  try {
+    r = await ctx.app.store.jobs.create(job, ctx.now + delay, admission ?? undefined);
+  } catch (e) {
+    throw vaultGoneAsNotFound(ctx, vault.name, e);
+  }
+  if ('rejected' in r) throw r.rejected;
+  const created = r.job;
   // Wakes the engine: it runs the job now (instant timing) or sets its timer for the due time.
   ctx.app.jobs.kick();
   return {

@@ -1,9 +1,8 @@
 import { Errors } from '../../domain/errors.js';
 import { newArchiveId } from '../../domain/archive-id.js';
 import { reduceDigests } from '../../domain/treehash.js';
-import { VaultGoneError } from '../../storage/metadata/errors.js';
 import type { UploadRecord, VaultRecord } from '../../storage/metadata/types.js';
-import { ctxVaultArn, header, requireVault } from '../common.js';
+import { ctxVaultArn, header, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler, OpContext, OpResult } from '../types.js';
 import { requireTreeHashHeader } from '../archives/ingest.js';
 import { isIdleExpired, requireUpload, uploadNotFound } from './upload.js';
@@ -85,8 +84,7 @@ export const CompleteMultipartUpload: Handler = async (ctx, input) => {
   } catch (e) {
     await ctx.app.store.blobs.discard(manifestKey, now).catch(() => {});
     ctx.app.blobMaintenance.kick();
-    if (e instanceof VaultGoneError) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vault.name)}`);
-    throw e;
+    throw vaultGoneAsNotFound(ctx, vault.name, e);
   }
   if (r === 'parts-changed') {
     ctx.app.blobMaintenance.kick();

@@ -1,6 +1,6 @@
 import { Errors } from '../../domain/errors.js';
 import { newUploadId } from '../../domain/archive-id.js';
-import { header, requireVault } from '../common.js';
+import { header, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler } from '../types.js';
 import { archiveDescription } from '../archives/ingest.js';
 import { isValidPartSize } from './upload.js';
@@ -19,7 +19,11 @@ export const InitiateMultipartUpload: Handler = async (ctx, input) => {
   }
   const description = archiveDescription(input);
   const uploadId = newUploadId(ctx.now);
-  await ctx.app.store.uploads.create({ uploadId, vaultId: vault.id, partSize, description, now: ctx.now });
+  try {
+    await ctx.app.store.uploads.create({ uploadId, vaultId: vault.id, partSize, description, now: ctx.now });
+  } catch (e) {
+    throw vaultGoneAsNotFound(ctx, vault.name, e);
+  }
   return {
     status: 201,
     headers: {

@@ -6,14 +6,21 @@ import { vaultDeletable } from './counts.js';
 /**
  * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives, and in `daily` inventory
  * mode also while the last snapshot is non-empty or the vault was written since:
- * 400 `Vault not empty or recently written to: <ARN>` (spec §0.1, glacier-vault-remove#2).
+ * 400 `Vault not empty or recently written to: <ARN>` (DG api-vault-delete). The check and the
+ * deletion are one unit of the store, which also removes the vault's jobs, their outputs'
+ * references and its multipart uploads: nothing of a deleted vault is reachable afterwards.
  */
 export const DeleteVault: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);
-  if (!vaultDeletable(ctx, v)) {
+  const r = await ctx.app.store.vaults.delete(v.id, (row) => vaultDeletable(ctx, row), ctx.now);
+  if (!r.deleted) {
+    if (r.reason === 'not-found') throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, v.name)}`);
     throw Errors.invalidParameter(`Vault not empty or recently written to: ${ctxVaultArn(ctx, v.name)}`);
   }
-  await ctx.app.store.vaults.delete(v.id);
+  // A crash before these files go leaves orphans, which the job engine removes at start-up.
+  for (const key of r.outputKeys) {
+    await ctx.app.jobs.outputs.delete(key).catch((err: unknown) => ctx.app.log.error({ err, key }, 'could not delete a job output'));
+  }
   ctx.app.log.info({ account: ctx.accountId, region: ctx.region, vault: v.name }, 'vault deleted');
   return { status: 204 };
 };

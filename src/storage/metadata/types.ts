@@ -4,6 +4,17 @@
  * PostgreSQL (scale-out) implementations can both honour it. Methods are async because the
  * PostgreSQL driver is; the SQLite implementation does its work synchronously inside.
  *
+ * Any invariant a method relies on is checked inside its unit, on the rows as they are then, never
+ * on a record the caller read earlier. Methods that check one are documented with the rows they
+ * lock (SQLite: every writing method takes the database write lock with BEGIN IMMEDIATE, so "lock"
+ * says which rows a PostgreSQL twin must lock, e.g. SELECT … FOR UPDATE) and what they guarantee.
+ *
+ * Ids other rows or encoded ids refer to are never handed out twice: vault ids (encoded in archive
+ * ids, held by jobs, uploads, archives) and job seqs come from a counter that only grows
+ * (SQLite: `id_sequences`; PostgreSQL: a SEQUENCE). Archive, upload and job ids, access key ids and
+ * blob keys carry ≥ 80 random bits; upload and archive row ids are only referred to by rows deleted
+ * in the same transaction (parts, leaves). Account ids are never deleted.
+ *
  * Times are epoch milliseconds (numbers); conversion to wire formats happens at the edge.
  */
 
@@ -32,14 +43,31 @@ export interface NotificationConfig {
   events: string[];
 }
 
+/** What VaultRepo.delete did; `outputKeys` are the deleted jobs' output files for the caller to remove. */
+export type VaultDeleteResult = { deleted: true; outputKeys: string[] } | { deleted: false; reason: 'not-found' | 'not-deletable' };
+
 export interface VaultRepo {
-  /** Idempotent: returns the existing vault if it exists. `created` says whether it is new. */
+  /**
+   * Idempotent: returns the existing vault if it exists. `created` says whether it is new.
+   * Locks: the account's vault rows (the count against `maxPerAccount`). A new vault gets an id no
+   * vault ever had.
+   */
   create(key: VaultKey, now: number, maxPerAccount: number): Promise<{ vault: VaultRecord; created: boolean } | { limitExceeded: true }>;
   get(key: VaultKey): Promise<VaultRecord | null>;
   getById(id: number): Promise<VaultRecord | null>;
   /** Vaults of one account and region in ASCII name order, starting at `fromName` (inclusive). */
   list(accountId: string, region: string, fromName: string | null, limit: number): Promise<VaultRecord[]>;
-  delete(id: number): Promise<void>;
+  /**
+   * Deletes the vault and everything under it, in one unit, if `deletable` (pure, synchronous)
+   * accepts the vault row as it is inside the unit and no live archive row remains: jobs (queued
+   * or completed, with their queue entries, saved leaves and pinned blob references), multipart
+   * uploads (their parts' blob references released), archive tombstones with their leaves, tags,
+   * notifications, access policy and lock. Locks: the vault row, and every job, upload and archive
+   * row of the vault. Holds: nothing that names the vault id outlives it, and an archive, job or
+   * upload committed concurrently either precedes the check (and blocks or joins the deletion) or
+   * fails with VaultGoneError.
+   */
+  delete(id: number, deletable: (v: VaultRecord) => boolean, now: number): Promise<VaultDeleteResult>;
 
   getTags(vaultId: number): Promise<Record<string, string>>;
   /** Adds or overwrites; fails (returns false) without change if the result would exceed maxTags. */
@@ -251,13 +279,15 @@ export interface AdmissionRequest {
 export interface SettingsRepo {
   getRetrievalPolicy(accountId: string, region: string): Promise<DataRetrievalPolicyRecord | null>;
   setRetrievalPolicy(accountId: string, region: string, policy: DataRetrievalPolicyRecord, now: number): Promise<void>;
-  /** Adds a unit unless `maxUnits` unexpired units already exist (then returns false). */
+  /** Adds a unit unless `maxUnits` unexpired units already exist (then returns false). Locks: the account's capacity rows in the region. */
   purchaseCapacity(unit: CapacityUnitRecord, maxUnits: number): Promise<boolean>;
   /** Unexpired units at `now`, oldest first. */
   listCapacity(accountId: string, region: string, now: number): Promise<CapacityUnitRecord[]>;
   /**
    * One atomic admission decision: reads the snapshot, calls `decide` (pure, synchronous) and, if
-   * it returns null, records the retrieval in the ledger. Returns what `decide` returned.
+   * it returns null, records the retrieval in the ledger. Returns what `decide` returned. Locks:
+   * the account's policy, capacity and ledger rows in the region. InitiateJob does the same inside
+   * JobRepo.create, so that the ledger row and the job are one unit.
    */
   admitRetrieval<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): Promise<E | null>;
 }
@@ -302,15 +332,34 @@ export interface OutboxRepo {
 // ---------------------------------------------------------------------------------------------
 // Archives, multipart uploads and blob references (issue #3): the full repositories.
 
+/** Which vaults a scrub covers: all, one account's, or the vaults of that name (in one account when both are given). */
+export interface ScrubFilter {
+  accountId?: string;
+  vaultName?: string;
+}
+
+/** Where a scrubbed item lives. */
+export interface VaultPlace {
+  accountId: string;
+  region: string;
+  vaultName: string;
+}
+
 export interface ArchiveRepo extends ArchiveRepoContract {
+  /** Live archives of the vaults the filter selects, in archive-id order after `afterArchiveId` (scrub). */
+  listForScrub(filter: ScrubFilter, afterArchiveId: string | null, limit: number): Promise<(ArchiveRecord & VaultPlace)[]>;
+  /** Live archives and their bytes in the vaults the filter selects. */
+  scrubTotal(filter: ScrubFilter): Promise<{ count: number; bytes: number }>;
   /**
    * One transaction: the archive row, its leaves, the blob row (one reference, held by the
    * archive) and the vault counters (number_of_archives, size_in_bytes, last_write_at).
+   * Locks: the vault row. Throws VaultGoneError (writing nothing) when the vault no longer exists.
    */
   create(archive: ArchiveRecord, leaves: Buffer): Promise<void>;
   /**
    * Tombstones the archive, releases its blob and updates the vault counters. `already-deleted`
    * for a tombstoned archive of this vault, `not-found` for an id this vault never had.
+   * Locks: the archive row, the vault row, the blob row.
    */
   delete(vaultId: number, archiveId: string, now: number): Promise<'deleted' | 'already-deleted' | 'not-found'>;
 }
@@ -341,7 +390,19 @@ export interface PartRecord {
   blobKey: string;
 }
 
+export interface ScrubPart extends VaultPlace {
+  uploadId: string;
+  part: PartRecord;
+  /** Packed 32-byte leaf digests of the part. */
+  leaves: Buffer;
+}
+
 export interface UploadRepo {
+  /** Parts of active uploads in the vaults the filter selects, in (upload id, index) order after `after` (scrub). */
+  listPartsForScrub(filter: ScrubFilter, after: { uploadId: string; index: number } | null, limit: number): Promise<ScrubPart[]>;
+  /** Parts of active uploads and their bytes in the vaults the filter selects. */
+  scrubTotal(filter: ScrubFilter): Promise<{ count: number; bytes: number }>;
+  /** Locks: the vault row. Throws VaultGoneError when the vault no longer exists. */
   create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }): Promise<void>;
   get(uploadId: string): Promise<UploadRecord | null>;
   /**
@@ -352,7 +413,8 @@ export interface UploadRepo {
   /**
    * Records a part (a re-upload of the same range replaces the earlier one and releases its blob).
    * The new blob's row (one reference, held by the part) is written in the same transaction.
-   * `not-active` when the upload is no longer active: the new blob is then queued as garbage.
+   * `not-active` when the upload is no longer active (or was removed with its vault): the new
+   * blob is then queued as garbage. Locks: the upload row, the part row, the blob rows.
    */
   putPart(uploadId: string, part: PartRecord, leaves: Buffer, now: number): Promise<'ok' | 'not-active'>;
   /** Parts by index, from `fromIndex` inclusive. */
@@ -365,7 +427,8 @@ export interface UploadRepo {
    * One transaction: a manifest blob row (one reference, held by the archive) whose members are
    * the parts' blobs (their references pass from the parts to the manifest), the archive row with
    * the parts' leaves, the vault counters, and the upload marked completed. `parts-changed` when
-   * the parts are no longer exactly `partBlobKeys` (a part was re-uploaded meanwhile).
+   * the parts are no longer exactly `partBlobKeys` (a part was re-uploaded meanwhile). Locks: the
+   * upload row and its parts, the vault row (VaultGoneError when it is gone), the blob rows.
    */
   complete(uploadId: string, archive: ArchiveRecord, partBlobKeys: string[], now: number): Promise<'ok' | 'not-active' | 'parts-changed'>;
   /** Marks an active upload aborted and releases its parts' blobs. */
@@ -434,9 +497,23 @@ export interface ClaimedJob {
   attempts: number;
 }
 
+/** Admission control run inside JobRepo.create (see SettingsRepo.admitRetrieval). */
+export interface Admission<E> {
+  request: AdmissionRequest;
+  decide: (s: AdmissionSnapshot) => E | null;
+}
+
 export interface JobRepo {
-  /** Inserts the job and its queue entry (due at `dueAt`) in one transaction. */
-  create(job: NewJob, dueAt: number): Promise<JobRecord>;
+  /**
+   * One unit: checks that the vault exists (else throws VaultGoneError), runs `admission` when
+   * given (policy and capacity read, ledger row written; a rejection returns `{ rejected }` and
+   * writes nothing), then inserts the job and its queue entry (due at `dueAt`). Locks: the vault
+   * row, the account's policy, capacity and retrieval-ledger rows in the region. Holds: the
+   * retrievals admitted in any window never exceed the policy, however many InitiateJobs run at
+   * once; no job is created for a deleted vault; a ledger row exists iff its job was created.
+   * The job's seq is never reused.
+   */
+  create<E>(job: NewJob, dueAt: number, admission?: Admission<E>): Promise<{ job: JobRecord } | { rejected: E }>;
   /** A job of this vault that has not expired, or null. */
   get(vaultId: number, jobId: string, now: number): Promise<JobRecord | null>;
   getByJobId(jobId: string): Promise<JobRecord | null>;
@@ -451,7 +528,9 @@ export interface JobRepo {
    * Completes a claimed job: updates the row, deletes its queue entry and writes one outbox row
    * per notification destination, in one transaction. Returns null (and changes nothing) if the
    * job is no longer queued, e.g. another worker completed it, and 'archive-gone' (changing
-   * nothing) when `outcome.pin` names an archive deleted meanwhile.
+   * nothing) when `outcome.pin` names an archive deleted meanwhile. Locks: the job's queue row
+   * (its absence means the job was completed elsewhere or removed with its vault), the archive
+   * row and blob row of a pin.
    */
   complete(seq: number, outcome: JobOutcome): Promise<JobRecord | null | 'archive-gone'>;
   /** Puts a claimed job back for another attempt at `dueAt`. */

@@ -1,7 +1,7 @@
 import type { SqliteDb } from './db.js';
 import type { SqliteBlobRepo } from './blobs.js';
 import { VaultGoneError } from '../errors.js';
-import type { ArchiveListOptions, ArchiveRecord, ArchiveRepo } from '../types.js';
+import type { ArchiveListOptions, ArchiveRecord, ArchiveRepo, ScrubFilter, VaultPlace } from '../types.js';
 
 /** Leaves are stored in chunks of at most this many bytes (4096 leaves = 4 GiB of archive). */
 export const LEAF_CHUNK_BYTES = 4096 * 32;
@@ -29,6 +29,9 @@ export const toArchive = (r: Omit<ArchiveRow, 'id' | 'deleted_at'>): ArchiveReco
   blobKey: r.blob_key,
 });
 
+/** Named parameters of a scrub filter (null: any). */
+export const scrubArgs = (f: ScrubFilter) => ({ account: f.accountId ?? null, vault: f.vaultName ?? null });
+
 export class SqliteArchiveRepo implements ArchiveRepo {
   readonly #db: SqliteDb;
   readonly #blobs: SqliteBlobRepo;
@@ -48,6 +51,11 @@ export class SqliteArchiveRepo implements ArchiveRepo {
       addToVault: db.prepare(
         'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = ? WHERE id = ?',
       ),
+      scrubPage: db.prepare(`SELECT a.*, v.account_id, v.region, v.name AS vault_name FROM archives a JOIN vaults v ON v.id = a.vault_id
+        WHERE a.deleted_at IS NULL AND a.archive_id > @after AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)
+        ORDER BY a.archive_id LIMIT @limit`),
+      scrubTotal: db.prepare(`SELECT COUNT(*) AS count, COALESCE(SUM(a.size), 0) AS bytes FROM archives a JOIN vaults v ON v.id = a.vault_id
+        WHERE a.deleted_at IS NULL AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)`),
       removeFromVault: db.prepare(
         'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = ? WHERE id = ?',
       ),
@@ -110,6 +118,15 @@ export class SqliteArchiveRepo implements ArchiveRepo {
     args.push(opts.limit);
     const sql = `SELECT * FROM archives WHERE ${where.join(' AND ')} ORDER BY created_at, archive_id LIMIT ?`;
     return (this.#db.prepare(sql).all(...args) as ArchiveRow[]).map(toArchive);
+  }
+
+  async listForScrub(filter: ScrubFilter, afterArchiveId: string | null, limit: number): Promise<(ArchiveRecord & VaultPlace)[]> {
+    const rows = this.#s.scrubPage.all({ ...scrubArgs(filter), after: afterArchiveId ?? '', limit }) as (ArchiveRow & { account_id: string; region: string; vault_name: string })[];
+    return rows.map((r) => ({ ...toArchive(r), accountId: r.account_id, region: r.region, vaultName: r.vault_name }));
+  }
+
+  async scrubTotal(filter: ScrubFilter) {
+    return this.#s.scrubTotal.get(scrubArgs(filter)) as { count: number; bytes: number };
   }
 
   async delete(vaultId: number, archiveId: string, now: number) {

@@ -30,16 +30,16 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = openSqlite(file);
-    this.vaults = new SqliteVaultRepo(this.db);
+    this.blobs = new SqliteBlobRepo(this.db);
+    this.vaults = new SqliteVaultRepo(this.db, this.blobs);
     this.state = new SqliteStateRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
-    this.blobs = new SqliteBlobRepo(this.db);
     this.archives = new SqliteArchiveRepo(this.db, this.blobs);
     this.uploads = new SqliteUploadRepo(this.db, this.blobs, this.archives);
     this.locks = new SqliteVaultLockRepo(this.db);
     this.settings = new SqliteSettingsRepo(this.db);
     this.outbox = new SqliteOutboxRepo(this.db);
-    this.jobs = new SqliteJobRepo(this.db, this.blobs);
+    this.jobs = new SqliteJobRepo(this.db, this.blobs, this.settings);
   }
 
   async close() {

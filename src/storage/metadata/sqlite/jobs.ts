@@ -1,7 +1,9 @@
 import type { SqliteDb } from './db.js';
 import type { SqliteBlobRepo } from './blobs.js';
+import type { SqliteSettingsRepo } from './settings.js';
+import { VaultGoneError } from '../errors.js';
 import { toArchive, type ArchiveRow } from './archives.js';
-import type { ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
+import type { Admission, ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
 import { completionEvent, describeJobJson, type JobAction, type JobStatus, type Tier, type InventoryFormat } from '../../../domain/jobs.js';
 
 interface JobRow {
@@ -81,17 +83,24 @@ function toJob(r: JobRow): JobRecord {
 export class SqliteJobRepo implements JobRepo {
   readonly #db: SqliteDb;
   readonly #blobs: SqliteBlobRepo;
+  readonly #settings: SqliteSettingsRepo;
   readonly #s;
 
-  /** Takes the blob repository so pins and releases share the job's transaction. */
-  constructor(db: SqliteDb, blobs: SqliteBlobRepo) {
+  /**
+   * Takes the blob repository so pins and releases share the job's transaction, and the settings
+   * repository so that admission control and the job row share InitiateJob's.
+   */
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo, settings: SqliteSettingsRepo) {
     this.#db = db;
     this.#blobs = blobs;
+    this.#settings = settings;
     this.#s = {
-      insert: db.prepare(`INSERT INTO jobs (job_id, vault_id, vault_arn, action, description, sns_topic, tier, archive_id, archive_size,
+      nextSeq: db.prepare("UPDATE id_sequences SET last_id = last_id + 1 WHERE name = 'jobs' RETURNING last_id"),
+      vaultExists: db.prepare('SELECT 1 FROM vaults WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO jobs (seq, job_id, vault_id, vault_arn, action, description, sns_topic, tier, archive_id, archive_size,
           archive_tree_hash, archive_description, blob_key, range_start, range_end, range_explicit, tree_hash, inv_format, inv_start_date,
           inv_end_date, inv_limit, inv_marker, created_at)
-        VALUES (@jobId, @vaultId, @vaultArn, @action, @description, @snsTopic, @tier, @archiveId, @archiveSize, @archiveTreeHash,
+        VALUES (@seq, @jobId, @vaultId, @vaultArn, @action, @description, @snsTopic, @tier, @archiveId, @archiveSize, @archiveTreeHash,
           @archiveDescription, @blobKey, @rangeStart, @rangeEnd, @rangeExplicit, @treeHash, @invFormat, @invStartDate, @invEndDate,
           @invLimit, @invMarker, @createdAt)`),
       enqueue: db.prepare('INSERT INTO job_queue (job_seq, due_at) VALUES (?, ?)'),
@@ -142,9 +151,19 @@ export class SqliteJobRepo implements JobRepo {
     };
   }
 
-  async create(job: NewJob, dueAt: number): Promise<JobRecord> {
-    return this.#db.transaction(() => {
-      const info = this.#s.insert.run({
+  async create<E>(job: NewJob, dueAt: number, admission?: Admission<E>): Promise<{ job: JobRecord } | { rejected: E }> {
+    return this.#db.transaction((): { job: JobRecord } | { rejected: E } => {
+      // The vault row is read in this (IMMEDIATE) transaction: DeleteVault, which removes the
+      // vault's jobs in its own, cannot leave this one behind.
+      if (!this.#s.vaultExists.get(job.vaultId)) throw new VaultGoneError(job.vaultId);
+      if (admission) {
+        const rejected = this.#settings.admitSync(admission.request, admission.decide);
+        if (rejected !== null) return { rejected };
+      }
+      // Never MAX(seq) + 1: an engine still holding a deleted job's seq must not complete a new job.
+      const { last_id: seq } = this.#s.nextSeq.get() as { last_id: number };
+      this.#s.insert.run({
+        seq,
         jobId: job.jobId,
         vaultId: job.vaultId,
         vaultArn: job.vaultArn,
@@ -168,8 +187,8 @@ export class SqliteJobRepo implements JobRepo {
         invMarker: job.inventory?.marker ?? null,
         createdAt: job.createdAt,
       });
-      this.#s.enqueue.run(info.lastInsertRowid, dueAt);
-      return toJob(this.#s.bySeq.get(info.lastInsertRowid) as JobRow);
+      this.#s.enqueue.run(seq, dueAt);
+      return { job: toJob(this.#s.bySeq.get(seq) as JobRow) };
     }).immediate();
   }
 

@@ -78,26 +78,30 @@ export class SqliteSettingsRepo implements SettingsRepo {
     return (this.#s.listUnits.all(accountId, region, now) as CapacityRow[]).map(toUnit);
   }
 
-  async admitRetrieval<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): Promise<E | null> {
+  /**
+   * The admission decision inside the caller's transaction (which must be IMMEDIATE): reads the
+   * snapshot, asks `decide`, and records an admitted retrieval in the ledger.
+   */
+  admitSync<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): E | null {
     const { accountId, region, now } = req;
+    const p = this.#s.getPolicy.get(accountId, region) as { strategy: RetrievalStrategy; bytes_per_hour: number | null } | undefined;
+    const snapshot: AdmissionSnapshot = {
+      policy: p ? { strategy: p.strategy, bytesPerHour: p.bytes_per_hour } : { strategy: 'None', bytesPerHour: null },
+      standardBytesInRateWindow: (this.#s.sumBytes.get(accountId, region, now - req.standardRateWindowMs) as { n: number }).n,
+      standardBytesLastDay: (this.#s.sumBytes.get(accountId, region, now - DAY_MS) as { n: number }).n,
+      expeditedInWindow: (this.#s.countTier.get(accountId, region, 'Expedited', now - req.expeditedWindowMs) as { n: number }).n,
+      activeCapacityUnits: (this.#s.countUnits.get(accountId, region, now) as { n: number }).n,
+    };
+    const verdict = decide(snapshot);
+    if (verdict !== null) return verdict;
+    this.#s.record.run(accountId, region, req.tier, req.bytes, now);
+    this.#s.prune.run(now - Math.max(DAY_MS, req.standardRateWindowMs, req.expeditedWindowMs));
+    return null;
+  }
+
+  async admitRetrieval<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): Promise<E | null> {
     // IMMEDIATE: the read and the ledger insert are one serialised step, so concurrent requests
     // cannot both squeeze under a limit that has room for one of them.
-    return this.#db
-      .transaction(() => {
-        const p = this.#s.getPolicy.get(accountId, region) as { strategy: RetrievalStrategy; bytes_per_hour: number | null } | undefined;
-        const snapshot: AdmissionSnapshot = {
-          policy: p ? { strategy: p.strategy, bytesPerHour: p.bytes_per_hour } : { strategy: 'None', bytesPerHour: null },
-          standardBytesInRateWindow: (this.#s.sumBytes.get(accountId, region, now - req.standardRateWindowMs) as { n: number }).n,
-          standardBytesLastDay: (this.#s.sumBytes.get(accountId, region, now - DAY_MS) as { n: number }).n,
-          expeditedInWindow: (this.#s.countTier.get(accountId, region, 'Expedited', now - req.expeditedWindowMs) as { n: number }).n,
-          activeCapacityUnits: (this.#s.countUnits.get(accountId, region, now) as { n: number }).n,
-        };
-        const verdict = decide(snapshot);
-        if (verdict !== null) return verdict;
-        this.#s.record.run(accountId, region, req.tier, req.bytes, now);
-        this.#s.prune.run(now - Math.max(DAY_MS, req.standardRateWindowMs, req.expeditedWindowMs));
-        return null;
-      })
-      .immediate();
+    return this.#db.transaction(() => this.admitSync(req, decide)).immediate();
   }
 }

@@ -1,7 +1,8 @@
 import type { SqliteDb } from './db.js';
 import type { SqliteBlobRepo } from './blobs.js';
-import type { SqliteArchiveRepo } from './archives.js';
-import type { ArchiveRecord, PartRecord, UploadRecord, UploadRepo, UploadState } from '../types.js';
+import { scrubArgs, type SqliteArchiveRepo } from './archives.js';
+import { VaultGoneError } from '../errors.js';
+import type { ArchiveRecord, PartRecord, ScrubFilter, ScrubPart, UploadRecord, UploadRepo, UploadState } from '../types.js';
 
 interface UploadRow {
   id: number;
@@ -53,7 +54,8 @@ export class SqliteUploadRepo implements UploadRepo {
     this.#archives = archives;
     this.#s = {
       insert: db.prepare(
-        'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO uploads (upload_id, vault_id, part_size, description, created_at, last_activity_at) ' +
+          'SELECT ?, id, ?, ?, ?, ? FROM vaults WHERE id = ?',
       ),
       get: db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
       listActive: db.prepare(
@@ -73,6 +75,14 @@ export class SqliteUploadRepo implements UploadRepo {
         "UPDATE uploads SET state = ?, finished_at = ?, archive_id = ?, archive_size = ?, tree_hash = ? WHERE id = ? AND state = 'active'",
       ),
       idle: db.prepare("SELECT * FROM uploads WHERE state = 'active' AND last_activity_at < ? ORDER BY last_activity_at LIMIT ?"),
+      scrubPage: db.prepare(`SELECT u.upload_id, p.part_index, p.size, p.tree_hash, p.blob_key, p.leaves, v.account_id, v.region, v.name AS vault_name
+        FROM upload_parts p JOIN uploads u ON u.id = p.upload_row JOIN vaults v ON v.id = u.vault_id
+        WHERE u.state = 'active' AND (u.upload_id, p.part_index) > (@afterId, @afterIndex)
+          AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)
+        ORDER BY u.upload_id, p.part_index LIMIT @limit`),
+      scrubTotal: db.prepare(`SELECT COUNT(*) AS count, COALESCE(SUM(p.size), 0) AS bytes
+        FROM upload_parts p JOIN uploads u ON u.id = p.upload_row JOIN vaults v ON v.id = u.vault_id
+        WHERE u.state = 'active' AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)`),
       purge: db.prepare("DELETE FROM uploads WHERE state <> 'active' AND finished_at < ?"),
     };
   }
@@ -82,7 +92,8 @@ export class SqliteUploadRepo implements UploadRepo {
   }
 
   async create(u: { uploadId: string; vaultId: number; partSize: number; description: string | null; now: number }) {
-    this.#s.insert.run(u.uploadId, u.vaultId, u.partSize, u.description, u.now, u.now);
+    // Only while the vault exists (one statement): DeleteVault removes a vault's uploads with it.
+    if (this.#s.insert.run(u.uploadId, u.partSize, u.description, u.now, u.now, u.vaultId).changes !== 1) throw new VaultGoneError(u.vaultId);
   }
 
   async get(uploadId: string) {
@@ -188,6 +199,21 @@ export class SqliteUploadRepo implements UploadRepo {
         return rows.length;
       })
       .immediate();
+  }
+
+  async listPartsForScrub(filter: ScrubFilter, after: { uploadId: string; index: number } | null, limit: number): Promise<ScrubPart[]> {
+    const rows = this.#s.scrubPage.all({ ...scrubArgs(filter), afterId: after?.uploadId ?? '', afterIndex: after?.index ?? -1, limit }) as (PartRow & {
+      upload_id: string;
+      leaves: Buffer;
+      account_id: string;
+      region: string;
+      vault_name: string;
+    })[];
+    return rows.map((r) => ({ uploadId: r.upload_id, part: toPart(r), leaves: r.leaves, accountId: r.account_id, region: r.region, vaultName: r.vault_name }));
+  }
+
+  async scrubTotal(filter: ScrubFilter) {
+    return this.#s.scrubTotal.get(scrubArgs(filter)) as { count: number; bytes: number };
   }
 
   async purgeFinished(before: number) {

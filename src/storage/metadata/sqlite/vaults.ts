@@ -1,5 +1,6 @@
 import type { SqliteDb } from './db.js';
-import type { NotificationConfig, VaultKey, VaultRecord, VaultRepo } from '../types.js';
+import type { SqliteBlobRepo } from './blobs.js';
+import type { NotificationConfig, VaultDeleteResult, VaultKey, VaultRecord, VaultRepo } from '../types.js';
 
 interface VaultRow {
   id: number;
@@ -33,17 +34,27 @@ export function toVault(r: VaultRow): VaultRecord {
 
 export class SqliteVaultRepo implements VaultRepo {
   readonly #db: SqliteDb;
+  readonly #blobs: SqliteBlobRepo;
   readonly #s;
 
-  constructor(db: SqliteDb) {
+  /** Takes the blob repository so that deleting a vault releases its jobs' and uploads' blobs in the same transaction. */
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo) {
     this.#db = db;
+    this.#blobs = blobs;
     this.#s = {
       get: db.prepare('SELECT * FROM vaults WHERE account_id = ? AND region = ? AND name = ?'),
       getById: db.prepare('SELECT * FROM vaults WHERE id = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM vaults WHERE account_id = ? AND region = ?'),
-      insert: db.prepare('INSERT INTO vaults (account_id, region, name, created_at) VALUES (?, ?, ?, ?)'),
+      nextId: db.prepare("UPDATE id_sequences SET last_id = last_id + 1 WHERE name = 'vaults' RETURNING last_id"),
+      insert: db.prepare('INSERT INTO vaults (id, account_id, region, name, created_at) VALUES (?, ?, ?, ?, ?)'),
       list: db.prepare('SELECT * FROM vaults WHERE account_id = ? AND region = ? AND name >= ? ORDER BY name LIMIT ?'),
       delete: db.prepare('DELETE FROM vaults WHERE id = ?'),
+      liveArchive: db.prepare('SELECT 1 FROM archives WHERE vault_id = ? AND deleted_at IS NULL LIMIT 1'),
+      jobsOf: db.prepare('SELECT blob_key, blob_retained, output_key FROM jobs WHERE vault_id = ?'),
+      deleteJobs: db.prepare('DELETE FROM jobs WHERE vault_id = ?'),
+      partsOf: db.prepare("SELECT p.blob_key FROM upload_parts p JOIN uploads u ON u.id = p.upload_row WHERE u.vault_id = ? AND u.state = 'active'"),
+      deleteUploads: db.prepare('DELETE FROM uploads WHERE vault_id = ?'),
+      deleteArchives: db.prepare('DELETE FROM archives WHERE vault_id = ?'),
       tags: db.prepare('SELECT tag_key, tag_value FROM vault_tags WHERE vault_id = ? ORDER BY tag_key'),
       tagCount: db.prepare('SELECT COUNT(*) AS n FROM vault_tags WHERE vault_id = ?'),
       tagExists: db.prepare('SELECT 1 FROM vault_tags WHERE vault_id = ? AND tag_key = ?'),
@@ -70,8 +81,10 @@ export class SqliteVaultRepo implements VaultRepo {
       if (existing) return { vault: toVault(existing), created: false };
       const { n } = this.#s.count.get(key.accountId, key.region) as { n: number };
       if (n >= maxPerAccount) return { limitExceeded: true as const };
-      const info = this.#s.insert.run(key.accountId, key.region, key.name, now);
-      const row = this.#s.getById.get(info.lastInsertRowid) as VaultRow;
+      // Never MAX(id) + 1: a deleted vault's id stays retired (migration 007).
+      const { last_id: id } = this.#s.nextId.get() as { last_id: number };
+      this.#s.insert.run(id, key.accountId, key.region, key.name, now);
+      const row = this.#s.getById.get(id) as VaultRow;
       return { vault: toVault(row), created: true };
     }).immediate();
   }
@@ -90,8 +103,29 @@ export class SqliteVaultRepo implements VaultRepo {
     return (this.#s.list.all(accountId, region, fromName ?? '', limit) as VaultRow[]).map(toVault);
   }
 
-  async delete(id: number) {
-    this.#s.delete.run(id);
+  async delete(id: number, deletable: (v: VaultRecord) => boolean, now: number): Promise<VaultDeleteResult> {
+    return this.#db
+      .transaction((): VaultDeleteResult => {
+        const row = this.#s.getById.get(id) as VaultRow | undefined;
+        if (!row) return { deleted: false, reason: 'not-found' };
+        // Decided on the row as it is now, in the transaction that deletes: an archive committed
+        // after the caller looked cannot be orphaned.
+        if (!deletable(toVault(row)) || this.#s.liveArchive.get(id)) return { deleted: false, reason: 'not-deletable' };
+        const outputKeys: string[] = [];
+        for (const j of this.#s.jobsOf.all(id) as { blob_key: string | null; blob_retained: number; output_key: string | null }[]) {
+          if (j.blob_retained === 1 && j.blob_key) this.#blobs.releaseSync(j.blob_key, now);
+          if (j.output_key) outputKeys.push(j.output_key);
+        }
+        for (const p of this.#s.partsOf.all(id) as { blob_key: string }[]) this.#blobs.releaseSync(p.blob_key, now);
+        // Queue entries, saved leaves, upload parts and archive leaves go by ON DELETE CASCADE;
+        // tags, notifications, the access policy and the lock with the vault row.
+        this.#s.deleteJobs.run(id);
+        this.#s.deleteUploads.run(id);
+        this.#s.deleteArchives.run(id);
+        this.#s.delete.run(id);
+        return { deleted: true, outputKeys };
+      })
+      .immediate();
   }
 
   async getTags(vaultId: number) {
