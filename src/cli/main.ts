@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { schema, type ConfigKey } from '../config/schema.js';
+import { schema, showDefault, type ConfigKey } from '../config/schema.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startServer } from '../main.js';
 import { exportLines } from '../auth/bootstrap.js';
@@ -11,7 +11,7 @@ import { registerAdminCommands } from './admin.js';
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
   const byAttr = new Map<string, string>();
   for (const [name, key] of Object.entries(schema) as [string, ConfigKey<unknown>][]) {
-    const opt = new Option(`${key.flag} <value>`, `${key.description} [env ${key.env}, default ${JSON.stringify(key.default)}]`);
+    const opt = new Option(`${key.flag} <value>`, `${key.description} [env ${key.env}, default ${showDefault(key)}]`);
     cmd.addOption(opt);
     byAttr.set(opt.attributeName(), name);
   }
