@@ -30,17 +30,17 @@ export interface App {
   readonly log: Logger;
   readonly store: MetadataStore;
   readonly authorizer: Authorizer;
-  /** Archive and part bytes (issue #3); the fs store lives under `<dataDir>/blobs`. */
+  /** Archive and part bytes; the fs store lives under `<dataDir>/blobs`. */
   readonly blobs: BlobStore;
   /** Expires idle uploads and deletes unreferenced blobs (`sweep()`, `collect()`; tests call them directly). */
   readonly blobMaintenance: BlobMaintenance;
   /**
-   * Delivers the notification outbox (issue #5). Started by startServer; `wake()` after writing
+   * Delivers the notification outbox. Started by startServer; `wake()` after writing
    * outbox rows delivers them at once, `deliverDue()` does it synchronously (tests).
    */
   readonly notifier: NotificationWorker;
   /**
-   * The job engine (issue #4). Started by startServer; `kick()` after InitiateJob, `runDue()` runs
+   * The job engine. Started by startServer; `kick()` after InitiateJob, `runDue()` runs
    * every due job synchronously (tests).
    */
   readonly jobs: JobEngine;

@@ -147,7 +147,7 @@ export const schema = {
     description: 'Vaults per account and region before CreateVault answers LimitExceededException (AWS: 1,000).',
     parse: int(1, 1_000_000),
   },
-  // Issue #5: notifications, data-retrieval policy, provisioned capacity.
+  // Notifications, data-retrieval policy, provisioned capacity.
   notifySinks: {
     env: 'FIRN_NOTIFY_SINKS',
     flag: '--notify-sinks',
@@ -214,7 +214,7 @@ export const schema = {
       'unlimited: every Expedited retrieval is accepted. enforce: Expedited retrievals draw on purchased provisioned capacity (3 per unit per rolling 5 minutes) and fail with InsufficientCapacityException when it runs out.',
     parse: oneOf('unlimited', 'enforce'),
   },
-  // Issue #4: the job system.
+  // The job system.
   retrievalTiming: {
     env: 'FIRN_RETRIEVAL_TIMING',
     flag: '--retrieval-timing',

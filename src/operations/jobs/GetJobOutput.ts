@@ -9,7 +9,7 @@ import { requireJob } from './DescribeJob.js';
 
 /**
  * x-amz-sha256-tree-hash of output bytes `d` of an archive retrieval, or null when the range
- * (in archive offsets) is not tree-hash aligned (spec §2.5, §3). Computed from the leaf digests
+ * (in archive offsets) is not tree-hash aligned (DG api-job-output-get, DG checksum-calculations). Computed from the leaf digests
  * saved on the job at completion, else the archive's own; never by re-reading the bytes.
  */
 async function downloadTreeHash(ctx: OpContext, job: JobRecord, d: ByteRange, total: number): Promise<string | null> {
@@ -51,7 +51,7 @@ export const GetJobOutput: Handler = async (ctx, input) => {
 
   if (job.action === 'ArchiveRetrieval') {
     headers['Content-Type'] = 'application/octet-stream';
-    // The SDKs read ArchiveDescription from this header only (spec §2.5).
+    // The SDKs read ArchiveDescription from this header only (DG api-job-output-get).
     headers['x-amz-archive-description'] = job.archiveDescription ?? '';
     const th = await downloadTreeHash(ctx, job, range, total);
     if (th !== null) headers['x-amz-sha256-tree-hash'] = th;

@@ -6,7 +6,7 @@ import { vaultDeletable } from './counts.js';
 /**
  * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives, and in `daily` inventory
  * mode also while the last snapshot is non-empty or the vault was written since:
- * 400 `Vault not empty or recently written to: <ARN>` (spec §0.1, glacier-vault-remove#2).
+ * 400 `Vault not empty or recently written to: <ARN>` (DG api-vault-delete, glacier-vault-remove#2).
  */
 export const DeleteVault: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);
