@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
     if (root.generated) {
       process.stderr.write(
         `\nFirn generated root credentials for account ${root.accountId}.\n` +
-          `They are stored in ${config.dataDir} and shown only this once (\`firn credentials\` prints them again):\n\n` +
+          `They are stored in ${config.dataDir} and shown only this once (\`npx firn credentials\` prints them again):\n\n` +
           exportLines(root) +
           `\n\n`,
       );
