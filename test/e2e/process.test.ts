@@ -63,11 +63,21 @@ function serveEnv(dataDir: string, port: number, extra: Record<string, string> =
   };
 }
 
-test('a second `firn serve` on an owned data dir exits non-zero naming the dir and the owner, touching nothing', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-owner-'));
-  const owner = new ChildServer({ dataDir });
+/** Runs `f` with a started child server on a fresh data directory; kills it and removes the directory after. */
+async function withServer(env: Record<string, string>, f: (server: ChildServer, dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'firn-process-'));
+  const server = new ChildServer({ dataDir, env });
   try {
-    await owner.start();
+    await server.start();
+    await f(server, dataDir);
+  } finally {
+    await server.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+test('a second `firn serve` on an owned data dir exits non-zero naming the dir and the owner, touching nothing', async () => {
+  await withServer({}, async (owner, dataDir) => {
     // What the owner may be writing right now: a second server's start-up clean-up would delete it.
     const inFlight = join(dataDir, 'blobs', 'tmp', 'in-flight-upload.tmp');
     writeFileSync(inFlight, 'bytes of an upload in progress');
@@ -88,17 +98,11 @@ test('a second `firn serve` on an owned data dir exits non-zero naming the dir a
     );
     const ok = await signedRequest(owner.url, { method: 'GET', path: '/-/vaults', creds });
     assert.equal(ok.status, 200, 'the owner still serves');
-  } finally {
-    await owner.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('kill -9 of the owner leaves no lock; admin commands work beside a running server', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-owner-'));
-  const server = new ChildServer({ dataDir });
-  try {
-    await server.start();
+  await withServer({}, async (server, dataDir) => {
     await server.kill();
     await server.start(); // would fail with "in use" if the lock outlived the process
     assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/after-kill', creds })).status, 201);
@@ -115,18 +119,12 @@ test('kill -9 of the owner leaves no lock; admin commands work beside a running 
     const denied = await signedRequest(server.url, { method: 'GET', path: '/-/vaults', creds: { accessKeyId: alice.AccessKeyId, secretAccessKey: alice.SecretAccessKey } });
     assert.equal(denied.status, 403);
     assert.equal(denied.json().code, 'AccessDeniedException');
-  } finally {
-    await server.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a start that cannot listen changes nothing in the data directory', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-owner-'));
-  const server = new ChildServer({ dataDir });
   const blocker = createServer();
-  try {
-    await server.start();
+  await withServer({}, async (server, dataDir) => {
     await server.stop();
     const leftover = join(dataDir, 'blobs', 'tmp', 'left-by-a-crash.tmp');
     writeFileSync(leftover, 'x');
@@ -142,11 +140,7 @@ test('a start that cannot listen changes nothing in the data directory', async (
       'no credentials were written',
     );
     await server.start(); // and the data directory is not left locked
-  } finally {
-    blocker.close();
-    await server.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  }).finally(() => blocker.close());
 });
 
 test('admin commands refuse a data directory that does not exist, naming it, and create nothing', async () => {
@@ -214,21 +208,27 @@ async function refusesConnections(port: number): Promise<void> {
   }
 }
 
-async function archiveCount(server: ChildServer, vault: string): Promise<number> {
-  const r = await signedRequest(server.url, { method: 'GET', path: `/-/vaults/${vault}`, creds });
+/** Creates vault `v` and starts an upload into it; `exit` resolves when the server process ends. */
+async function uploadInFlight(server: ChildServer) {
+  assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/v', creds })).status, 201);
+  const proc = server.proc!;
+  const exit = exited(proc);
+  const upload = await startUpload(server.url, 'v');
+  return { proc, exit, upload };
+}
+
+/** Starts the (exited) server again on its data directory: how many archives does vault `v` hold? */
+async function restartAndCount(server: ChildServer): Promise<number> {
+  server.proc = null;
+  await server.start();
+  const r = await signedRequest(server.url, { method: 'GET', path: '/-/vaults/v', creds });
   assert.equal(r.status, 200, r.body.toString());
   return r.json().NumberOfArchives;
 }
 
 test('SIGTERM: no new connections, an upload in flight finishes (past the old 2 s cut-off), exit 0', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-sigterm-'));
-  const server = new ChildServer({ dataDir });
-  try {
-    await server.start();
-    assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/v', creds })).status, 201);
-    const proc = server.proc!;
-    const exit = exited(proc);
-    const upload = await startUpload(server.url, 'v');
+  await withServer({}, async (server) => {
+    const { proc, exit, upload } = await uploadInFlight(server);
     proc.kill('SIGTERM');
     await refusesConnections(server.port);
     // Held open longer than the fixed 2 s after which the server used to cut every connection.
@@ -239,57 +239,30 @@ test('SIGTERM: no new connections, an upload in flight finishes (past the old 2 
     assert.equal(res.statusCode, 201);
     assert.deepEqual(await exit, { code: 0, signal: null });
 
-    server.proc = null;
-    await server.start();
-    assert.equal(await archiveCount(server, 'v'), 1, 'the acknowledged upload is stored');
-  } finally {
-    await server.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    assert.equal(await restartAndCount(server), 1, 'the acknowledged upload is stored');
+  });
 });
 
 test('SIGTERM then a second signal exits at once; the cut upload stores nothing', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-sigterm-'));
-  const server = new ChildServer({ dataDir });
-  try {
-    await server.start();
-    assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/v', creds })).status, 201);
-    const proc = server.proc!;
-    const exit = exited(proc);
-    const upload = await startUpload(server.url, 'v');
+  await withServer({}, async (server) => {
+    const { proc, exit, upload } = await uploadInFlight(server);
     proc.kill('SIGTERM');
     await refusesConnections(server.port);
     proc.kill('SIGINT');
     assert.deepEqual(await exit, { code: 1, signal: null });
     await assert.rejects(upload.response, /socket hang up|ECONNRESET/);
 
-    server.proc = null;
-    await server.start();
-    assert.equal(await archiveCount(server, 'v'), 0);
-  } finally {
-    await server.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    assert.equal(await restartAndCount(server), 0);
+  });
 });
 
 test('SIGTERM: an upload still running when FIRN_SHUTDOWN_GRACE ends is cut, and the server exits 0', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'firn-sigterm-'));
-  const server = new ChildServer({ dataDir, env: { FIRN_SHUTDOWN_GRACE: '500ms' } });
-  try {
-    await server.start();
-    assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/v', creds })).status, 201);
-    const proc = server.proc!;
-    const exit = exited(proc);
-    const upload = await startUpload(server.url, 'v');
+  await withServer({ FIRN_SHUTDOWN_GRACE: '500ms' }, async (server) => {
+    const { proc, exit, upload } = await uploadInFlight(server);
     proc.kill('SIGTERM');
     assert.deepEqual(await exit, { code: 0, signal: null });
     await assert.rejects(upload.response, /socket hang up|ECONNRESET/);
 
-    server.proc = null;
-    await server.start();
-    assert.equal(await archiveCount(server, 'v'), 0);
-  } finally {
-    await server.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    assert.equal(await restartAndCount(server), 0);
+  });
 });
