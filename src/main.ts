@@ -17,10 +17,9 @@ export interface RunningServer {
   root: RootCredentials;
   /**
    * Stops accepting connections, lets requests in flight (uploads included) finish for up to
-   * `graceMs` (default: the FIRN_SHUTDOWN_GRACE setting), cuts what is left, then closes storage
-   * and gives up the data directory.
+   * FIRN_SHUTDOWN_GRACE, cuts what is left, then closes storage and gives up the data directory.
    */
-  close(opts?: { graceMs?: number }): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -75,13 +74,13 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
     url,
     port,
     root,
-    close({ graceMs = config.shutdownGrace } = {}) {
+    close() {
       closing ??= (async () => {
         const drained = new Promise<void>((r) => server.close(() => r()));
         // A keep-alive connection becomes idle when its response ends; close it then.
         server.closeIdleConnections();
         const idle = setInterval(() => server.closeIdleConnections(), 100);
-        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownGrace);
         try {
           await drained;
         } finally {
