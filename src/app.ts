@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { OffsetClock, SystemClock, type Clock } from './lib/clock.js';
+import { formatDuration } from './config/schema.js';
 import type { Logger } from './lib/logger.js';
 import type { MetadataStore } from './storage/metadata/types.js';
 import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
@@ -30,17 +31,17 @@ export interface App {
   readonly log: Logger;
   readonly store: MetadataStore;
   readonly authorizer: Authorizer;
-  /** Archive and part bytes (issue #3); the fs store lives under `<dataDir>/blobs`. */
+  /** Archive and part bytes; the fs store lives under `<dataDir>/blobs`. */
   readonly blobs: BlobStore;
   /** Expires idle uploads and deletes unreferenced blobs (`sweep()`, `collect()`; tests call them directly). */
   readonly blobMaintenance: BlobMaintenance;
   /**
-   * Delivers the notification outbox (issue #5). Started by startServer; `wake()` after writing
+   * Delivers the notification outbox. Started by startServer; `wake()` after writing
    * outbox rows delivers them at once, `deliverDue()` does it synchronously (tests).
    */
   readonly notifier: NotificationWorker;
   /**
-   * The job engine (issue #4). Started by startServer; `kick()` after InitiateJob, `runDue()` runs
+   * The job engine. Started by startServer; `kick()` after InitiateJob, `runDue()` runs
    * every due job synchronously (tests).
    */
   readonly jobs: JobEngine;
@@ -63,7 +64,7 @@ export interface AppOptions {
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
   const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
-  const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log) : () => {};
+  const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log, config.testControl) : () => {};
   const authorizer = new PolicyAuthorizer(store, log);
   const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
   const blobMaintenance = new BlobMaintenance(store, blobs, clock, log, {
@@ -112,11 +113,19 @@ const CLOCK_OFFSET_KEY = 'clock.offsetMs';
  * Domain time moved forward through the test-control API stays moved across a restart: jobs
  * scheduled on the advanced clock would otherwise wait in real time after a kill -9.
  */
-async function persistClockOffset(store: MetadataStore, clock: OffsetClock, log: Logger): Promise<() => void> {
+async function persistClockOffset(store: MetadataStore, clock: OffsetClock, log: Logger, testControl: boolean): Promise<() => void> {
   const saved = Number((await store.state.get(CLOCK_OFFSET_KEY)) ?? 0);
   if (Number.isFinite(saved) && saved > clock.offsetMs) {
     clock.advance(saved - clock.offsetMs);
-    log.info({ offsetMs: clock.offsetMs }, 'domain clock offset restored');
+    if (testControl) log.info({ offsetMs: clock.offsetMs }, 'domain clock offset restored');
+    else {
+      // Job completion and every expiry follow this clock: say so, since nothing else would.
+      log.warn(
+        { offsetMs: clock.offsetMs },
+        `domain clock is ${formatDuration(clock.offsetMs)} ahead of real time (moved by the test-control API in an earlier run); ` +
+          'to clear it, start once with FIRN_TEST_CONTROL=true and POST /_firn/test/clock/reset',
+      );
+    }
   }
   return clock.onAdvance(() => {
     store.state.put(CLOCK_OFFSET_KEY, String(clock.offsetMs)).catch((err: unknown) => log.warn({ err }, 'could not save the clock offset'));

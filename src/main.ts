@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './lib/logger.js';
 import { createHttpServer } from './http/server.js';
 import { internalHandlers } from './http/internal.js';
 import { ensureRootCredentials, type RootCredentials } from './auth/bootstrap.js';
+import { lockDataDir } from './storage/data-dir.js';
 
 export interface RunningServer {
   app: App;
@@ -14,55 +15,82 @@ export interface RunningServer {
   url: string;
   port: number;
   root: RootCredentials;
+  /**
+   * Stops accepting connections, lets requests in flight (uploads included) finish for up to
+   * FIRN_SHUTDOWN_GRACE, cuts what is left, then closes storage and gives up the data directory.
+   */
   close(): Promise<void>;
 }
 
 /**
- * Composition root: config → storage (migrated on open) → credentials → HTTP listen.
+ * Composition root, in an order chosen so that a start that fails changes nothing:
+ * 1. own the data directory (a second server on it stops here, having touched nothing);
+ * 2. claim the port (requests that arrive early wait for step 3);
+ * 3. open storage (migrations, clean-up of what a crash left), root credentials;
+ * 4. start the workers (notifications, jobs).
  * Used by `firn serve` and by the tests (with a test clock and a temp data directory).
  */
 export async function startServer(config: Config, opts: { clock?: Clock; wallClock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? new OffsetClock();
   const log = opts.log ?? createLogger(config.logLevel);
-  const app = await createApp({ config, clock, log, ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
+  const lock = lockDataDir(config.dataDir);
+  let resolveApp!: (app: App) => void;
+  let rejectApp!: (e: unknown) => void;
+  const appReady = new Promise<App>((res, rej) => ((resolveApp = res), (rejectApp = rej)));
+  const server = createHttpServer(appReady, { internal: internalHandlers });
+  let app: App | undefined;
   let root: RootCredentials;
   try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    app = await createApp({ config, clock, log, ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
     root = await ensureRootCredentials(app.store, config, clock.now());
+    resolveApp(app);
+    // Notifications left in the outbox by a previous run go out now.
+    app.notifier.start();
+    // Jobs queued before a restart (or a kill -9) are picked up here.
+    await app.jobs.start();
   } catch (e) {
-    await app.close();
+    rejectApp(e);
+    server.closeAllConnections();
+    if (server.listening) await new Promise((r) => server.close(r));
+    await app?.close();
+    lock.release();
     throw e;
   }
-  const server = createHttpServer(app, { internal: internalHandlers });
-  // Notifications left in the outbox by a previous run go out now.
-  app.notifier.start();
-  // Jobs queued before a restart (or a kill -9) are picked up here.
-  await app.jobs.start();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  let closed = false;
+  let closing: Promise<void> | null = null;
+  const started = app;
   return {
-    app,
+    app: started,
     server,
     url,
     port,
     root,
-    async close() {
-      if (closed) return;
-      closed = true;
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-      await app.close();
+    close() {
+      closing ??= (async () => {
+        const drained = new Promise<void>((r) => server.close(() => r()));
+        // A keep-alive connection becomes idle when its response ends; close it then.
+        server.closeIdleConnections();
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownGrace);
+        try {
+          await drained;
+        } finally {
+          clearInterval(idle);
+          clearTimeout(cut);
+        }
+        await started.close();
+        lock.release();
+      })();
+      return closing;
     },
   };
 }

@@ -49,7 +49,7 @@ export class AccountBoundaryAuthorizer implements Authorizer {
  *   has no identity policies and is implicitly allowed everything in its own account (and, for a
  *   cross-account request, on its own side of the trust).
  * - the vault access policy (a resource policy).
- * - the vault lock policy, InProgress or Locked, evaluated like a vault access policy (spec §5.5:
+ * - the vault lock policy, InProgress or Locked, evaluated like a vault access policy (DG vault-lock:
  *   "It is evaluated during InProgress too, so that users can test it").
  *
  * 1. An explicit Deny in any applicable policy wins: nobody, the vault's own root included,

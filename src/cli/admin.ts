@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
 import { exportLines } from '../auth/bootstrap.js';
 import * as admin from '../auth/admin.js';
 import { registerScrubCommand } from './scrub.js';
+import { DataDirError, existingMetaDb } from '../storage/data-dir.js';
 
 /**
  * `firn accounts|users|keys …`: administration against the data directory (the SQLite database
@@ -19,8 +19,9 @@ interface Common {
   json?: boolean;
 }
 
-async function withStore<T>(opts: Common, f: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const store = new SqliteMetadataStore(join(opts.dataDir, 'meta.db'));
+/** Opens the data directory's database; refuses a directory `firn serve` never created. */
+export async function withStore<T>(opts: { dataDir: string }, f: (store: MetadataStore) => Promise<T>): Promise<T> {
+  const store = new SqliteMetadataStore(existingMetaDb(opts.dataDir));
   try {
     return await f(store);
   } finally {
@@ -67,12 +68,13 @@ function common(cmd: Command, withAccount = true): Command {
   return cmd;
 }
 
-function run<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+/** Runs an admin action; a refusal (AdminError, DataDirError) is one line on stderr and exit 1. */
+export function run<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await f(...args);
     } catch (e) {
-      if (e instanceof admin.AdminError) {
+      if (e instanceof admin.AdminError || e instanceof DataDirError) {
         process.stderr.write(`firn: ${e.message}\n`);
         process.exit(1);
       }

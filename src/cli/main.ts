@@ -1,17 +1,18 @@
 import { Command, Option } from 'commander';
-import { join } from 'node:path';
-import { schema, type ConfigKey } from '../config/schema.js';
+import { resolve } from 'node:path';
+import { schema, showDefault, type ConfigKey } from '../config/schema.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { startServer } from '../main.js';
+import { startServer, type RunningServer } from '../main.js';
+import { DataDirError } from '../storage/data-dir.js';
 import { exportLines } from '../auth/bootstrap.js';
-import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
-import { registerAdminCommands } from './admin.js';
+import { AdminError } from '../auth/admin.js';
+import { registerAdminCommands, run, withStore } from './admin.js';
 
 /** Adds one `--flag <value>` per config key, and returns flag values keyed by config name. */
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
   const byAttr = new Map<string, string>();
   for (const [name, key] of Object.entries(schema) as [string, ConfigKey<unknown>][]) {
-    const opt = new Option(`${key.flag} <value>`, `${key.description} [env ${key.env}, default ${JSON.stringify(key.default)}]`);
+    const opt = new Option(`${key.flag} <value>`, `${key.description} [env ${key.env}, default ${showDefault(key)}]`);
     cmd.addOption(opt);
     byAttr.set(opt.attributeName(), name);
   }
@@ -29,12 +30,20 @@ export async function main(argv: string[]): Promise<void> {
   const serveFlags = addConfigOptions(serve);
   serve.action(async (opts: Record<string, unknown>) => {
     const config = loadOrExit(serveFlags(opts));
-    const running = await startServer(config);
+    let running: RunningServer;
+    try {
+      running = await startServer(config);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (!(e instanceof DataDirError) && code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
+      process.stderr.write(`firn: ${e instanceof DataDirError ? e.message : `cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`}\n`);
+      process.exit(1);
+    }
     const { root } = running;
     if (root.generated) {
       process.stderr.write(
         `\nFirn generated root credentials for account ${root.accountId}.\n` +
-          `They are stored in ${config.dataDir} and shown only this once (\`firn credentials\` prints them again):\n\n` +
+          `They are stored in ${config.dataDir} and shown only this once (\`npx firn credentials\` prints them again):\n\n` +
           exportLines(root) +
           `\n\n`,
       );
@@ -43,13 +52,27 @@ export async function main(argv: string[]): Promise<void> {
       `Firn is listening on ${running.url} (account ${root.accountId}, access key ${root.accessKeyId}, data in ${config.dataDir})\n` +
         `Try: aws --endpoint-url ${running.url} glacier list-vaults --account-id -\n`,
     );
-    const stop = async (signal: string) => {
-      running.app.log.info({ signal }, 'shutting down');
-      await running.close();
-      process.exit(0);
+    // First signal: stop accepting, let requests in flight finish (FIRN_SHUTDOWN_GRACE), exit 0.
+    // Second signal: exit at once.
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      const log = running.app.log;
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without waiting for requests in flight');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal, graceMs: config.shutdownGrace }, 'shutting down: no new connections, waiting for requests in flight');
+      running.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 
   program
@@ -57,16 +80,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('print `export AWS_…` lines for the root credentials stored in the data directory')
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
     .option('--region <region>', 'region for AWS_DEFAULT_REGION', 'us-east-1')
-    .action(async (opts: { dataDir: string; region: string }) => {
-      const store = new SqliteMetadataStore(join(opts.dataDir, 'meta.db'));
-      try {
-        const root = (await store.accounts.findRootKeys()).find((k) => k.status === 'Active');
-        if (!root) throw new Error(`no root credentials in ${opts.dataDir}; start the server once with \`npm start\``);
-        process.stdout.write(exportLines({ accessKeyId: root.accessKeyId, secretAccessKey: root.secret }, opts.region) + '\n');
-      } finally {
-        await store.close();
-      }
-    });
+    .action(
+      run(async (opts: { dataDir: string; region: string }) =>
+        withStore(opts, async (store) => {
+          const root = (await store.accounts.findRootKeys()).find((k) => k.status === 'Active');
+          if (!root) throw new AdminError(`no active root credentials in ${resolve(opts.dataDir)}`);
+          process.stdout.write(exportLines({ accessKeyId: root.accessKeyId, secretAccessKey: root.secret }, opts.region) + '\n');
+        }),
+      ),
+    );
 
   registerAdminCommands(program);
 

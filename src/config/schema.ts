@@ -13,6 +13,8 @@ export interface ConfigKey<T> {
   default: T;
   description: string;
   parse: (raw: string) => T;
+  /** How a value is written in docs, `--help` and messages, when String() is not it (durations). */
+  format?(value: T): string;
 }
 
 class ConfigValueError extends Error {}
@@ -38,15 +40,46 @@ const bool = (raw: string) => {
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigValueError('must be true or false');
 };
-/** Durations: `500ms`, `30s`, `5m`, `4h`, `1d`, or a plain number of seconds. */
+const UNITS = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+] as const;
+const UNIT_LIST = 'ms, s, m, h or d (500ms, 30s, 5m, 24h, 1d)';
+
+/**
+ * Durations are always written with a unit (`24h`, `500ms`); only `0` may go without. A bare
+ * number is refused rather than guessed: `86400000` is one day in milliseconds but 1,000 days in
+ * seconds.
+ */
 export const parseDuration = (raw: string): number => {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
-  if (!m) throw new ConfigValueError('must be a duration such as 500ms, 30s, 5m, 4h or 1d');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
-  return Math.round(n * mult);
+  const s = raw.trim();
+  if (s === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
+  if (!m) {
+    if (/^\d+(\.\d+)?$/.test(s)) throw new ConfigValueError(`a duration without a unit is ambiguous: write ${s}ms or ${s}s (units: ${UNIT_LIST})`);
+    throw new ConfigValueError(`must be a duration with a unit: ${UNIT_LIST}, or 0`);
+  }
+  return Math.round(Number(m[1]) * UNITS.find(([u]) => u === m[2])![1]);
 };
+
+/** The shortest exact way to write `ms` as parseDuration reads it, in hours rather than days (`24h`). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, n] of UNITS) if (unit !== 'd' && ms % n === 0) return `${ms / n}${unit}`;
+  return `${ms}ms`;
+}
+
+const duration = { parse: parseDuration, format: (v: number | null) => (v === null ? '(unset)' : formatDuration(v)) };
+
+/** A key's default as docs and `--help` show it, in the notation a value is written in. */
+export function showDefault(key: ConfigKey<unknown>): string {
+  if (key.format) return key.format(key.default);
+  if (key.default === '' || key.default === null) return '(unset)';
+  return typeof key.default === 'object' ? JSON.stringify(key.default) : String(key.default);
+}
 
 export const schema = {
   host: {
@@ -114,7 +147,7 @@ export const schema = {
     description: 'Vaults per account and region before CreateVault answers LimitExceededException (AWS: 1,000).',
     parse: int(1, 1_000_000),
   },
-  // Issue #5: notifications, data-retrieval policy, provisioned capacity.
+  // Notifications, data-retrieval policy, provisioned capacity.
   notifySinks: {
     env: 'FIRN_NOTIFY_SINKS',
     flag: '--notify-sinks',
@@ -133,30 +166,30 @@ export const schema = {
   notifyPollInterval: {
     env: 'FIRN_NOTIFY_POLL_INTERVAL',
     flag: '--notify-poll-interval',
-    default: 1000,
-    description: 'How often the notification worker looks for due outbox rows (a duration: 500ms, 1s, …).',
-    parse: (raw: string) => parseDuration(raw),
+    default: parseDuration('1s'),
+    description: 'How often the notification worker looks for due outbox rows.',
+    ...duration,
   },
   notifyRetryBase: {
     env: 'FIRN_NOTIFY_RETRY_BASE',
     flag: '--notify-retry-base',
-    default: 5000,
+    default: parseDuration('5s'),
     description: 'Delay before the first retry of a failed notification; it doubles with every further failure.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   notifyRetryMax: {
     env: 'FIRN_NOTIFY_RETRY_MAX',
     flag: '--notify-retry-max',
-    default: 3_600_000,
+    default: parseDuration('1h'),
     description: 'Longest delay between retries of a failing notification. Notifications are retried until delivered.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   notifyTimeout: {
     env: 'FIRN_NOTIFY_TIMEOUT',
     flag: '--notify-timeout',
-    default: 10_000,
+    default: parseDuration('10s'),
     description: 'Time limit of one delivery attempt (SNS Publish or webhook POST).',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   notifyWarnAfter: {
     env: 'FIRN_NOTIFY_WARN_AFTER',
@@ -181,7 +214,7 @@ export const schema = {
       'unlimited: every Expedited retrieval is accepted. enforce: Expedited retrievals draw on purchased provisioned capacity (3 per unit per rolling 5 minutes) and fail with InsufficientCapacityException when it runs out.',
     parse: oneOf('unlimited', 'enforce'),
   },
-  // Issue #4: the job system.
+  // The job system.
   retrievalTiming: {
     env: 'FIRN_RETRIEVAL_TIMING',
     flag: '--retrieval-timing',
@@ -194,37 +227,37 @@ export const schema = {
     env: 'FIRN_TIMING_EXPEDITED',
     flag: '--timing-expedited',
     default: null as number | null,
-    description: 'Fixed completion time of Expedited archive retrievals (a duration: 0, 30s, 5m, …), overriding FIRN_RETRIEVAL_TIMING.',
-    parse: (raw: string) => parseDuration(raw),
+    description: 'Fixed completion time of Expedited archive retrievals, overriding FIRN_RETRIEVAL_TIMING.',
+    ...duration,
   },
   timingStandard: {
     env: 'FIRN_TIMING_STANDARD',
     flag: '--timing-standard',
     default: null as number | null,
     description: 'Fixed completion time of Standard archive retrievals, overriding FIRN_RETRIEVAL_TIMING.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   timingBulk: {
     env: 'FIRN_TIMING_BULK',
     flag: '--timing-bulk',
     default: null as number | null,
     description: 'Fixed completion time of Bulk archive retrievals, overriding FIRN_RETRIEVAL_TIMING.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   timingInventory: {
     env: 'FIRN_TIMING_INVENTORY',
     flag: '--timing-inventory',
     default: null as number | null,
     description: 'Fixed completion time of inventory retrievals (they have no tier), overriding FIRN_RETRIEVAL_TIMING.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   jobOutputRetention: {
     env: 'FIRN_JOB_OUTPUT_RETENTION',
     flag: '--job-output-retention',
-    default: 86_400_000,
+    default: parseDuration('24h'),
     description:
       'How long a completed job and its output stay available (AWS: at least 24 h). Afterwards DescribeJob and GetJobOutput answer 404, ListJobs drops the job and its pinned archive bytes are released.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   jobMaxAttempts: {
     env: 'FIRN_JOB_MAX_ATTEMPTS',
@@ -236,10 +269,10 @@ export const schema = {
   jobPollInterval: {
     env: 'FIRN_JOB_POLL_INTERVAL',
     flag: '--job-poll-interval',
-    default: 5000,
+    default: parseDuration('5s'),
     description:
       'Longest time the job engine sleeps between looks at the queue. It also wakes at the next due time, on InitiateJob and when the test clock moves; with several servers on one database this bounds how late another node notices a job.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   inventoryMode: {
     env: 'FIRN_INVENTORY',
@@ -252,33 +285,41 @@ export const schema = {
   inventoryCadence: {
     env: 'FIRN_INVENTORY_CADENCE',
     flag: '--inventory-cadence',
-    default: 86_400_000,
+    default: parseDuration('24h'),
     description:
       'daily inventory mode: a vault written since its last snapshot is inventoried again once this long has passed since that snapshot (since its first upload, for the first one). AWS: about a day.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   uploadIdleExpiry: {
     env: 'FIRN_UPLOAD_IDLE_EXPIRY',
     flag: '--upload-idle-expiry',
-    default: 86_400_000,
+    default: parseDuration('24h'),
     description:
       'A multipart upload with no part uploaded for this long (domain clock) expires and its parts are deleted (AWS: uploads may be reclaimed after 24 h of inactivity).',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   uploadBodyTimeout: {
     env: 'FIRN_UPLOAD_BODY_TIMEOUT',
     flag: '--upload-body-timeout',
-    default: 120_000,
+    default: parseDuration('2m'),
     description:
       'An upload (UploadArchive, UploadMultipartPart) whose body sends no byte for this long (real time) is refused with 408 RequestTimeoutException and nothing is stored.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   uploadSweepInterval: {
     env: 'FIRN_UPLOAD_SWEEP_INTERVAL',
     flag: '--upload-sweep-interval',
-    default: 60_000,
+    default: parseDuration('1m'),
     description: 'How often (real time) idle multipart uploads are expired and unreferenced blobs are deleted.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
+  },
+  shutdownGrace: {
+    env: 'FIRN_SHUTDOWN_GRACE',
+    flag: '--shutdown-grace',
+    default: parseDuration('30s'),
+    description:
+      'On SIGTERM or SIGINT the server stops accepting connections and lets requests in flight (uploads included) finish for up to this long, then cuts them and exits. A second signal exits at once.',
+    ...duration,
   },
   verifyDownloads: {
     env: 'FIRN_VERIFY_DOWNLOADS',
@@ -294,7 +335,7 @@ export const schema = {
     default: 0,
     description:
       'Background scrub: every this long (real time, counted from the end of the previous pass) the server re-reads every archive and multipart part and checks it against its SHA-256 leaf hashes, logging damage at error level. 0 turns it off. `firn scrub` does one pass on demand.',
-    parse: (raw: string) => parseDuration(raw),
+    ...duration,
   },
   scrubReadRate: {
     env: 'FIRN_SCRUB_READ_RATE',

@@ -12,7 +12,7 @@ const TIME_CHARS = 7;
  * Layout: 7 characters of millisecond time (inserts land at the end of the index), 6 characters
  * of the vault's id, 125 random characters (~750 bits, so two uploads of the same bytes never
  * share an id). Encoding the vault lets DeleteArchive tell "an archive of another vault" apart
- * from "no such archive", as AWS does (spec §0.1: `Invalid vault name: <vault ARN>`).
+ * from "no such archive", as AWS does (DG api-archive-delete: `Invalid vault name: <vault ARN>`).
  */
 export const ARCHIVE_ID_LENGTH = 138;
 const VAULT_CHARS = 6;
@@ -22,7 +22,7 @@ export function newArchiveId(nowMs: number, vaultId: number): string {
   return encodeSortable(nowMs, TIME_CHARS) + encodeSortable(vaultId, VAULT_CHARS) + randomChars(ARCHIVE_ID_LENGTH - TIME_CHARS - VAULT_CHARS);
 }
 
-/** Multipart upload ids: 92 characters (spec §1), time-ordered like archive ids. */
+/** Multipart upload ids: 92 characters (DG api-multipart-initiate-upload), time-ordered like archive ids. */
 export function newUploadId(nowMs: number): string {
   return encodeSortable(nowMs, TIME_CHARS) + randomChars(92 - TIME_CHARS);
 }

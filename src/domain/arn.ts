@@ -1,4 +1,4 @@
-/** Vault ARN: `arn:aws:glacier:<region>:<accountId>:vaults/<vaultName>` (spec §5.6). */
+/** Vault ARN: `arn:aws:glacier:<region>:<accountId>:vaults/<vaultName>` (DG using-iam-with-amazon-glacier). */
 export function vaultArn(region: string, accountId: string, vaultName: string): string {
   return `arn:aws:glacier:${region}:${accountId}:vaults/${vaultName}`;
 }

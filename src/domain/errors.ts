@@ -1,6 +1,6 @@
 /**
  * Glacier errors know their wire form. The body is `{"code","message","type"}` with lowercase
- * keys (spec §0.1); the HTTP status comes from the DG error table.
+ * keys (DG api-error-responses); the HTTP status comes from the DG error table.
  */
 export type ErrorType = 'Client' | 'Server';
 

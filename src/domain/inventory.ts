@@ -1,7 +1,7 @@
 import { isoSeconds } from '../lib/clock.js';
 
 /**
- * Vault inventory output (spec §2.5). Rendered piece by piece so that a vault of millions of
+ * Vault inventory output (DG api-job-output-get). Rendered piece by piece so that a vault of millions of
  * archives is written as a stream, never held whole.
  */
 export interface InventoryItem {
@@ -83,7 +83,7 @@ export function decodeInventoryMarker(marker: string): InventoryCursor | null {
 }
 
 /**
- * InventoryRetrievalParameters dates: ISO-8601 UTC, e.g. `2013-03-20T17:03:43Z` (spec §2.1).
+ * InventoryRetrievalParameters dates: ISO-8601 UTC, e.g. `2013-03-20T17:03:43Z` (DG api-initiate-job-post).
  * Returns epoch ms, or null when the string is not such a date.
  */
 export function parseInventoryDate(s: string): number | null {

@@ -2,9 +2,9 @@ import { isoMs } from '../lib/clock.js';
 import { encodeSortable, randomChars } from './ids.js';
 
 /**
- * Job state (spec §2). A job is created InProgress and ends Succeeded or Failed; it cannot be
+ * Job state (DG api-initiate-job-post). A job is created InProgress and ends Succeeded or Failed; it cannot be
  * cancelled [DG]. Its output is downloadable until `expiresAt` (24 h after completion by default),
- * after which DescribeJob and GetJobOutput answer 404 and ListJobs no longer shows it (§2.4).
+ * after which DescribeJob and GetJobOutput answer 404 and ListJobs no longer shows it (DG api-jobs-get).
  */
 export type JobAction = 'ArchiveRetrieval' | 'InventoryRetrieval';
 export type JobStatus = 'InProgress' | 'Succeeded' | 'Failed';
@@ -19,7 +19,7 @@ export const STATUS_MESSAGE_IN_PROGRESS = 'Operation in progress.';
 export const STATUS_MESSAGE_SUCCEEDED = 'Succeeded';
 
 /**
- * A 92-character job id of [A-Za-z0-9_-] (spec §1), time-ordered for index locality. It starts
+ * A 92-character job id of [A-Za-z0-9_-] (DG api-initiate-job-post), time-ordered for index locality. It starts
  * with a letter: an id starting with '-' (as a raw time prefix would) cannot be passed to the aws
  * CLI as `--job-id <id>`, which takes it for an option.
  */
@@ -29,7 +29,7 @@ export function newJobId(nowMs: number): string {
 
 export interface InventoryParams {
   format: InventoryFormat;
-  /** Echoed exactly as given (spec §0, "InventoryRetrievalParameters Start/EndDate are echoed exactly"). */
+  /** Echoed exactly as given (DG api-describe-job-get). */
   startDate: string | null;
   endDate: string | null;
   /** A string integer, as on the wire. */
@@ -82,7 +82,7 @@ export function outputLength(j: JobRecord): number | null {
   return j.outputSize;
 }
 
-/** Glacier's notification event for a job action (spec §2.6). */
+/** Glacier's notification event for a job action (DG configuring-notifications). */
 export function completionEvent(action: JobAction): 'ArchiveRetrievalCompleted' | 'InventoryRetrievalCompleted' {
   return action === 'ArchiveRetrieval' ? 'ArchiveRetrievalCompleted' : 'InventoryRetrievalCompleted';
 }
@@ -90,7 +90,7 @@ export function completionEvent(action: JobAction): 'ArchiveRetrievalCompleted' 
 /**
  * The GlacierJobDescription of DescribeJob, ListJobs items and SNS completion messages. Every key
  * is present with explicit null where it does not apply, in alphabetical order, as in the real
- * captures (spec §0 "Nulls", §2.2).
+ * captures (DG api-describe-job-get).
  */
 export function describeJobJson(j: JobRecord) {
   const archive = j.action === 'ArchiveRetrieval';
@@ -109,7 +109,7 @@ export function describeJobJson(j: JobRecord) {
           Format: j.inventory.format,
           Limit: j.inventory.limit,
           // "the next-page marker … is reported after completion in InventoryRetrievalParameters.Marker;
-          // null means no more items" (spec §2.2, DG api-initiate-job-post).
+          // null means no more items" (DG api-describe-job-get, DG api-initiate-job-post).
           Marker: j.status === 'Succeeded' ? j.nextMarker : j.inventory.marker,
           StartDate: j.inventory.startDate,
         }

@@ -10,7 +10,7 @@ export type RetrievalRangeResult = { ok: true; range: ByteRange } | { ok: false;
 
 /**
  * InitiateJob `RetrievalByteRange` ("Start-End", inclusive). It must lie inside the archive and be
- * MiB aligned: Start % 1 MiB == 0, and (End+1) % 1 MiB == 0 or End == size−1 (spec §2.1, §3).
+ * MiB aligned: Start % 1 MiB == 0, and (End+1) % 1 MiB == 0 or End == size−1 (DG api-initiate-job-post, DG checksum-calculations).
  */
 export function parseRetrievalByteRange(raw: string, archiveSize: number): RetrievalRangeResult {
   const m = /^(\d{1,16})-(\d{1,16})$/.exec(raw);
@@ -35,7 +35,7 @@ export type HttpRangeResult = { kind: 'none' } | { kind: 'range'; range: ByteRan
 /**
  * GetJobOutput `Range: bytes=S-E`, relative to the job output of `total` bytes. One range only.
  * An end past EOF is clamped rather than refused: boto2 asks for whole 4 MiB chunks, the last one
- * past the end, and expects the data (spec §2.5). `bytes=S-` and the suffix form `bytes=-N` are
+ * past the end, and expects the data (DG api-job-output-get). `bytes=S-` and the suffix form `bytes=-N` are
  * accepted as in HTTP.
  */
 export function parseHttpRange(header: string | undefined, total: number): HttpRangeResult {
@@ -62,8 +62,8 @@ export function parseHttpRange(header: string | undefined, total: number): HttpR
 /**
  * Whether a download of output bytes [start, end] of an archive retrieval carries
  * x-amz-sha256-tree-hash: the retrieval range must be tree-hash aligned and so must the download
- * range translated to archive offsets (spec §2.5, the four DG cases; §3 "translate the download
- * range to archive offsets (add the retrieval start) before testing").
+ * range translated to archive offsets, i.e. plus the retrieval start (DG api-job-output-get, its four
+ * cases; DG checksum-calculations).
  */
 export function downloadIsTreeHashAligned(retrieval: ByteRange, download: ByteRange, archiveSize: number): boolean {
   if (!isTreeHashAligned(retrieval.start, retrieval.end + 1, archiveSize)) return false;

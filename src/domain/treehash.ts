@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * SHA-256 tree hash (spec §3, DG checksum-calculations).
+ * SHA-256 tree hash (DG checksum-calculations, DG checksum-calculations).
  * Leaves are SHA-256 of 1 MiB chunks; pairs are combined as SHA256(a‖b) over raw digests; an odd
  * one out is promoted unchanged. Firn keeps every archive's leaf hashes (32 bytes each, packed in
  * one Buffer) so range hashes and multipart completion need no re-read.
@@ -94,7 +94,7 @@ export function treeHash(data: Buffer): string {
 }
 
 /**
- * Spec §3 closed form: a byte range [start, endExclusive) is tree-hash aligned iff there is an
+ * DG checksum-calculations, in closed form: a byte range [start, endExclusive) is tree-hash aligned iff there is an
  * i ≥ 0 such that start is a multiple of B = 2^i MiB and endExclusive == min(start + B, size).
  */
 export function isTreeHashAligned(start: number, endExclusive: number, size: number): boolean {

@@ -1,7 +1,7 @@
 /**
  * The routes table is data: (method, path template, query discriminator) → operation name.
  * Paths are matched segment by segment against templates, never by position in the URL string.
- * Method, path and success codes come from the botocore model (spec §0.2).
+ * Method, path and success codes come from the botocore model (`botocore/data/glacier/2012-06-01/service-2.json`).
  */
 
 export type OperationName =

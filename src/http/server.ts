@@ -21,10 +21,18 @@ export interface HttpOptions {
   internal?: InternalHandler[];
 }
 
-export function createHttpServer(app: App, opts: HttpOptions = {}): Server {
+/**
+ * `app` may be a promise: the server can then claim its port before storage is opened (a start
+ * that cannot listen changes nothing); requests that arrive meanwhile wait for it.
+ */
+export function createHttpServer(app: App | Promise<App>, opts: HttpOptions = {}): Server {
   const router = new Router();
+  let ready = app instanceof Promise ? null : app;
+  const pending = app instanceof Promise ? app.then((a) => (ready = a)) : null;
+  pending?.catch(() => {});
   const server = createServer({ keepAlive: true }, (req, res) => {
-    void handle(app, router, opts, req, res);
+    if (ready) void handle(ready, router, opts, req, res);
+    else void pending!.then((a) => handle(a, router, opts, req, res), () => res.destroy());
   });
   // Multi-GiB uploads can take long; only the header phase is bounded.
   server.requestTimeout = 0;

@@ -29,7 +29,7 @@ export interface AdmissionLimits {
 /**
  * The decision, as a pure function of what the ledger holds: null admits the retrieval, an error
  * rejects it. Only Standard retrievals are subject to the data-retrieval policy and only Expedited
- * ones to provisioned capacity (spec §2.7, §2.8); Bulk is never limited.
+ * ones to provisioned capacity (DG data-retrieval-policy, DG downloading-an-archive); Bulk is never limited.
  */
 export function decideAdmission(tier: RetrievalRequest['tier'], bytes: number, s: AdmissionSnapshot, limits: AdmissionLimits): GlacierError | null {
   if (tier === 'Standard') {

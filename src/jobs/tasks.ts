@@ -72,7 +72,7 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
 }
 
 /**
- * Inventory retrieval, streamed page by page into the job's output file (spec §2.5). `live`
+ * Inventory retrieval, streamed page by page into the job's output file (DG api-job-output-get). `live`
  * lists the vault as it is now; `daily` lists the last snapshot: what the vault held then,
  * including archives deleted since ("InitiateJob for an inventory returns the last generated
  * inventory"), and an empty list before the first snapshot. StartDate is inclusive, EndDate

@@ -3,6 +3,7 @@ import type { App } from '../app.js';
 import { describeJobJson } from '../domain/jobs.js';
 import { isoMs, OffsetClock } from '../lib/clock.js';
 import { sendJson } from '../http/json.js';
+import { Errors } from '../domain/errors.js';
 
 /**
  * The test-control API (FIRN_TEST_CONTROL=true only; off by default). Unauthenticated, like the
@@ -10,6 +11,7 @@ import { sendJson } from '../http/json.js';
  *
  *   GET  /_firn/test/clock                   → {"now","offsetMs"}
  *   POST /_firn/test/clock/advance {"seconds":N}  moves domain time forward, then runs due jobs
+ *   POST /_firn/test/clock/reset             domain time back to real time (offset 0)
  *   POST /_firn/test/jobs/run                runs every due job now
  *   POST /_firn/test/jobs/<jobId>/complete   makes the job due now, runs it, answers its DescribeJob JSON
  */
@@ -34,7 +36,12 @@ function clockState(app: App) {
 
 export async function testControl(req: IncomingMessage, res: ServerResponse, app: App): Promise<boolean> {
   const path = (req.url ?? '').split('?')[0]!;
-  if (!app.config.testControl || !path.startsWith('/_firn/test/')) return false;
+  if (!path.startsWith('/_firn/test/')) return false;
+  if (!app.config.testControl) {
+    throw Errors.unknownOperation(
+      `No such internal endpoint: ${path}. The test-control API is off; it is enabled by FIRN_TEST_CONTROL=true (--test-control true), never on a server others use`,
+    );
+  }
   const method = req.method ?? 'GET';
   if (path === '/_firn/test/clock' && method === 'GET') {
     sendJson(res, 200, clockState(app));
@@ -60,6 +67,11 @@ export async function testControl(req: IncomingMessage, res: ServerResponse, app
     // advance() wakes the engine (onAdvance); running a pass here makes the answer mean "done".
     app.clock.advance(Math.round(seconds * 1000));
     await app.jobs.runDue();
+    sendJson(res, 200, clockState(app));
+    return true;
+  }
+  if (path === '/_firn/test/clock/reset' && method === 'POST') {
+    if (app.clock instanceof OffsetClock) app.clock.reset();
     sendJson(res, 200, clockState(app));
     return true;
   }

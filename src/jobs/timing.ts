@@ -9,7 +9,7 @@ const H = 60 * MIN;
 const TABLE: Record<'fast' | 'aws', Record<Tier | 'Inventory', [number, number]>> = {
   // moto uses 2 s, 5 s and 10 s for the three tiers.
   fast: { Expedited: [2 * S, 2 * S], Standard: [5 * S, 5 * S], Bulk: [10 * S, 10 * S], Inventory: [5 * S, 5 * S] },
-  // Spec §2.3: "Expedited 1–5 minutes, Standard 3–5 hours, Bulk 5–12 hours"; inventory jobs have
+  // DG downloading-an-archive: "Expedited 1–5 minutes, Standard 3–5 hours, Bulk 5–12 hours"; inventory jobs have
   // no tier and "most jobs take about four hours".
   aws: { Expedited: [1 * MIN, 5 * MIN], Standard: [3 * H, 5 * H], Bulk: [5 * H, 12 * H], Inventory: [3 * H, 5 * H] },
 };

@@ -35,7 +35,13 @@ export class OffsetClock implements Clock {
     for (const l of this.#listeners) l();
   }
 
-  /** Called after every advance(); the job engine uses it to wake up at once. */
+  /** Back to real time (the test-control API's clock/reset). */
+  reset(): void {
+    this.#offsetMs = 0;
+    for (const l of this.#listeners) l();
+  }
+
+  /** Called after every advance() and reset(); the job engine uses it to wake up at once. */
   onAdvance(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -1,6 +1,6 @@
 /**
  * Sink routing: `FIRN_NOTIFY_SINKS` maps topic ARN glob patterns to sinks, first match wins. Glacier
- * neither creates topics nor checks publish permission (spec §2.6), so any ARN a client names is
+ * neither creates topics nor checks publish permission (DG configuring-notifications), so any ARN a client names is
  * routed; a topic no rule matches goes to the log sink.
  */
 

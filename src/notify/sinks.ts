@@ -9,7 +9,7 @@ export interface Notification {
   /** Outbox row id. */
   id: number;
   topicArn: string;
-  /** The DescribeJob JSON, delivered verbatim as the message body (spec §2.6). */
+  /** The DescribeJob JSON, delivered verbatim as the message body (DG configuring-notifications). */
   message: string;
   createdAt: number;
   attempts: number;

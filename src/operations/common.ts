@@ -15,7 +15,7 @@ export function ctxVaultArn(ctx: OpContext, name: string): string {
 /**
  * Looks up the vault named in the path. Unknown → 404 `Vault not found for ARN: <arn>`. A name
  * with illegal characters gets the same code with the raw name in place of the ARN, as AWS does
- * (spec §0.1, bakthat#10).
+ * (DG api-error-responses, bakthat#10).
  */
 export async function requireVault(ctx: OpContext, input: OpInput): Promise<VaultRecord> {
   const name = input.params.vaultName!;
@@ -30,7 +30,7 @@ export function vaultGoneAsNotFound(ctx: OpContext, vaultName: string, e: unknow
   return e instanceof VaultGoneError ? Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vaultName)}`) : e;
 }
 
-/** Per-archive overhead in SizeInBytes: real figures fit 32 KiB per archive (spec §5.1). */
+/** Per-archive overhead in SizeInBytes: real figures fit 32 KiB per archive (DG api-vault-get). */
 export const ARCHIVE_OVERHEAD_BYTES = 32 * 1024;
 
 /** DescribeVault / ListVaults item. Every key present, in AWS's (alphabetical) order. */

@@ -46,7 +46,7 @@ test('two uploads of the same bytes get different archive ids', async () => {
   assert.notEqual(a.headers['x-amz-archive-id'], b.headers['x-amz-archive-id']);
 });
 
-test('tree hashes at the sizes around 1 MiB boundaries match the spec §3 vectors', async () => {
+test('tree hashes at the sizes around 1 MiB boundaries match the DG checksum-calculations vectors', async () => {
   const cases: [number, string][] = [
     [MiB, '30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58'],
     [MiB + 1, '28638dab8d5e1754a4ecb38b0ebe6df66c844f94aed142d4d0283d208bb786cd'],

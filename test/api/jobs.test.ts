@@ -79,7 +79,7 @@ function expectError(r: { status: number; json(): any; body: Buffer }, status: n
   else if (message) assert.match(j.message, message);
 }
 
-test('InitiateJob validates every field and combination of spec §2.1', async () => {
+test('InitiateJob validates every field and combination of DG api-initiate-job-post', async () => {
   const g = await vault('jobs-validate');
   const size = 3 * MiB + 100;
   const archiveId = await upload(g, 'v', seededBytes('v', size));
@@ -152,7 +152,7 @@ test('archive retrieval: DescribeJob fields while InProgress and after, output w
   assert.equal(d.ArchiveId, archiveId);
   assert.equal(d.ArchiveSizeInBytes, bytes.length);
   assert.equal(d.ArchiveSHA256TreeHash, treeHash(bytes));
-  // No range requested: SHA256TreeHash equals ArchiveSHA256TreeHash from the start (spec §2.2).
+  // No range requested: SHA256TreeHash equals ArchiveSHA256TreeHash from the start (DG api-describe-job-get).
   assert.equal(d.SHA256TreeHash, treeHash(bytes));
   assert.equal(d.RetrievalByteRange, `0-${bytes.length - 1}`);
   assert.equal(d.Completed, false);
@@ -232,7 +232,7 @@ test('ranged downloads in 1 MiB chunks (boto2 style, last chunk past EOF) each c
   expectError(await g.getJobOutput(jobId, 'bytes=5-1'), 400, 'InvalidParameterValueException');
 });
 
-test('RetrievalByteRange: output and hashes are relative to the retrieved range (spec §3 worked examples)', async () => {
+test('RetrievalByteRange: output and hashes are relative to the retrieved range (DG checksum-calculations worked examples)', async () => {
   const g = await vault('jobs-range');
   const size = 6.5 * MiB;
   const bytes = seededBytes('range', size);
@@ -381,7 +381,7 @@ function parseCsv(body: string): string[][] {
   });
 }
 
-test('inventory retrieval: JSON and CSV exactly as spec §2.5', async () => {
+test('inventory retrieval: JSON and CSV exactly as DG api-job-output-get', async () => {
   const g = await vault('jobs-inventory');
   const descs = ['plain', '', 'with, comma', 'with "quotes"', 'back\\slash', 'inner  double  spaces'];
   const archives: { id: string; desc: string; bytes: Buffer; createdAt?: string }[] = [];

@@ -70,7 +70,7 @@ test('SetDataRetrievalPolicy round-trips each strategy; BytesPerHour only with i
   assert.deepEqual((await get(s)).json(), { Policy: { Rules: [{ Strategy: 'None' }] } });
 });
 
-test('SetDataRetrievalPolicy validation (spec §2.7)', async () => {
+test('SetDataRetrievalPolicy validation (DG data-retrieval-policy)', async () => {
   const cases: [unknown, number, string, RegExp][] = [
     [{}, 400, 'MissingParameterValueException', /Policy/],
     [{ Policy: { Rules: [] } }, 400, 'InvalidParameterValueException', /exactly one rule/],

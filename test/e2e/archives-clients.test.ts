@@ -15,7 +15,7 @@ import {
   UploadMultipartPartCommand,
   CreateVaultCommand,
 } from '@aws-sdk/client-glacier';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { awsCli, BOTO3_PRELUDE, python } from '../helpers/clients.js';
 import { treeHash, MiB } from '../../src/domain/treehash.js';
 
@@ -32,15 +32,7 @@ after(async () => {
 });
 
 /** The stored bytes of an archive, read back through the BlobStore. */
-async function stored(vault: string, archiveId: string): Promise<Buffer> {
-  const store = s.running.app.store;
-  const v = (await store.vaults.get({ accountId: TEST_ACCOUNT, region: 'us-east-1', name: vault }))!;
-  const a = await store.archives.get(v.id, archiveId);
-  assert.ok(a, `archive ${archiveId} is in ${vault}`);
-  const chunks: Buffer[] = [];
-  for await (const c of s.running.app.blobs.read(a.blobKey, 0, a.size)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+const stored = (vault: string, archiveId: string) => s.storedArchive(vault, archiveId);
 
 test('@aws-sdk/client-glacier: UploadArchive and a multipart upload (SDK-computed part hashes)', async () => {
   const g = s.glacier();
@@ -49,7 +41,7 @@ test('@aws-sdk/client-glacier: UploadArchive and a multipart upload (SDK-compute
   const up = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'sdk', body: single, archiveDescription: 'sdk single' }));
   assert.equal(up.checksum, treeHash(single));
   assert.match(up.archiveId!, /^[A-Za-z0-9_-]{138}$/);
-  assert.equal(up.location, `/${TEST_ACCOUNT}/vaults/sdk/archives/${up.archiveId}`);
+  assert.equal(up.location, `/${s.accountId}/vaults/sdk/archives/${up.archiveId}`);
   assert.ok((await stored('sdk', up.archiveId!)).equals(single));
 
   const data = randomBytes(2 * MiB + 333);

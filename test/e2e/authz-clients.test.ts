@@ -1,10 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomAccountId } from '../../src/auth/bootstrap.js';
 import { fileURLToPath } from 'node:url';
-import { startTestServer, TEST_ACCOUNT, type Creds, type TestServer } from '../helpers/server.js';
+import { startTestServer, type Creds, type TestServer } from '../helpers/server.js';
 import { awsCli, BOTO3_PRELUDE, python } from '../helpers/clients.js';
 
 /**
@@ -15,11 +17,13 @@ import { awsCli, BOTO3_PRELUDE, python } from '../helpers/clients.js';
  * Users, keys and the second account are made with the real `firn` admin CLI against the data
  * directory while the server runs.
  */
-const B = '444455556666';
+// Random, so that the suite can run twice against one server (npm run e2e:twice).
+const B = randomAccountId();
 const CLI = fileURLToPath(new URL('../helpers/firn-cli.ts', import.meta.url));
 let s: TestServer;
 let intern: Creds & { id: string };
 let rootB: Creds;
+let tmp: string;
 
 function firn(...args: string[]): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args, '--data-dir', s.dataDir], { encoding: 'utf8', env: { ...process.env, FIRN_ACCOUNT_ID: '' } });
@@ -27,18 +31,20 @@ function firn(...args: string[]): string {
   return r.stdout;
 }
 
-const arn = (v: string) => `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/${v}`;
+const arn = (v: string) => `arn:aws:glacier:us-east-1:${s.accountId}:vaults/${v}`;
 
 before(async () => {
   s = await startTestServer();
-  firn('users', 'create', 'intern', '--account-id', TEST_ACCOUNT);
-  const k = JSON.parse(firn('keys', 'create', '--user-name', 'intern', '--account-id', TEST_ACCOUNT, '--json'));
+  tmp = mkdtempSync(join(tmpdir(), 'firn-authz-'));
+  firn('users', 'create', 'intern', '--account-id', s.accountId);
+  const k = JSON.parse(firn('keys', 'create', '--user-name', 'intern', '--account-id', s.accountId, '--json'));
   intern = { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey, id: k.AccessKeyId };
   const b = JSON.parse(firn('accounts', 'create', '--account-id', B, '--json'));
   rootB = { accessKeyId: b.AccessKeyId, secretAccessKey: b.SecretAccessKey };
 });
 after(async () => {
   await s.close();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('aws CLI: root sets up a shared vault with a read-only grant and a vault lock; the others are held to it', async () => {
@@ -50,7 +56,7 @@ test('aws CLI: root sets up a shared vault with a read-only grant and a vault lo
   });
   const set = await root(['set-vault-access-policy', '--account-id', '-', '--vault-name', 'cli-shared', '--policy', JSON.stringify({ Policy: grant })]);
   assert.equal(set.code, 0, set.stderr);
-  const bodyFile = join(s.dataDir, 'cli-body.txt');
+  const bodyFile = join(tmp, 'cli-body.txt');
   writeFileSync(bodyFile, 'a young archive');
   const up = await root(['upload-archive', '--account-id', '-', '--vault-name', 'cli-shared', '--body', bodyFile]);
   assert.equal(up.code, 0, up.stderr);
@@ -82,15 +88,15 @@ test('aws CLI: root sets up a shared vault with a read-only grant and a vault lo
   }
 
   // The other account: read-only on that vault, by explicit account id.
-  const d = await awsCli(s.url, rootB, ['describe-vault', '--account-id', TEST_ACCOUNT, '--vault-name', 'cli-shared']);
+  const d = await awsCli(s.url, rootB, ['describe-vault', '--account-id', s.accountId, '--vault-name', 'cli-shared']);
   assert.equal(d.code, 0, d.stderr);
   assert.equal(d.json.VaultARN, arn('cli-shared'));
-  assert.equal((await awsCli(s.url, rootB, ['list-tags-for-vault', '--account-id', TEST_ACCOUNT, '--vault-name', 'cli-shared'])).code, 0);
+  assert.equal((await awsCli(s.url, rootB, ['list-tags-for-vault', '--account-id', s.accountId, '--vault-name', 'cli-shared'])).code, 0);
   for (const args of [
-    ['add-tags-to-vault', '--account-id', TEST_ACCOUNT, '--vault-name', 'cli-shared', '--tags', 'k=v'],
-    ['delete-archive', '--account-id', TEST_ACCOUNT, '--vault-name', 'cli-shared', `--archive-id=${archiveId}`],
-    ['delete-vault', '--account-id', TEST_ACCOUNT, '--vault-name', 'cli-shared'],
-    ['list-vaults', '--account-id', TEST_ACCOUNT],
+    ['add-tags-to-vault', '--account-id', s.accountId, '--vault-name', 'cli-shared', '--tags', 'k=v'],
+    ['delete-archive', '--account-id', s.accountId, '--vault-name', 'cli-shared', `--archive-id=${archiveId}`],
+    ['delete-vault', '--account-id', s.accountId, '--vault-name', 'cli-shared'],
+    ['list-vaults', '--account-id', s.accountId],
   ]) {
     const r = await awsCli(s.url, rootB, args);
     assert.notEqual(r.code, 0, args.join(' '));
@@ -131,11 +137,11 @@ print(json.dumps({'archiveId': a['archiveId'], 'delete': err(g.delete_archive, v
     rootB,
     BOTO3_PRELUDE +
       `
-d = g.describe_vault(accountId='${TEST_ACCOUNT}', vaultName='b3-shared')
-print(json.dumps({'arn': d['VaultARN'], 'tags': g.list_tags_for_vault(accountId='${TEST_ACCOUNT}', vaultName='b3-shared')['Tags'],
-  'add_tags': err(g.add_tags_to_vault, accountId='${TEST_ACCOUNT}', vaultName='b3-shared', Tags={'x': 'y'}),
-  'delete': err(g.delete_archive, accountId='${TEST_ACCOUNT}', vaultName='b3-shared', archiveId='${setup.json.archiveId}'),
-  'other_vault': err(g.describe_vault, accountId='${TEST_ACCOUNT}', vaultName='b3-private'),
+d = g.describe_vault(accountId='${s.accountId}', vaultName='b3-shared')
+print(json.dumps({'arn': d['VaultARN'], 'tags': g.list_tags_for_vault(accountId='${s.accountId}', vaultName='b3-shared')['Tags'],
+  'add_tags': err(g.add_tags_to_vault, accountId='${s.accountId}', vaultName='b3-shared', Tags={'x': 'y'}),
+  'delete': err(g.delete_archive, accountId='${s.accountId}', vaultName='b3-shared', archiveId='${setup.json.archiveId}'),
+  'other_vault': err(g.describe_vault, accountId='${s.accountId}', vaultName='b3-private'),
   'own_namespace': err(g.describe_vault, vaultName='b3-shared')}))
 `,
   );
@@ -148,7 +154,7 @@ print(json.dumps({'arn': d['VaultARN'], 'tags': g.list_tags_for_vault(accountId=
   firn('keys', 'disable', intern.id);
   const disabled = await python(s.url, intern, BOTO3_PRELUDE + `print(json.dumps({'list': err(g.list_vaults)}))`);
   assert.equal(disabled.json.list[0], 'UnrecognizedClientException');
-  const listed = JSON.parse(firn('keys', 'list', '--account-id', TEST_ACCOUNT, '--user-name', 'intern'));
+  const listed = JSON.parse(firn('keys', 'list', '--account-id', s.accountId, '--user-name', 'intern'));
   assert.equal(listed[0].Status, 'Inactive');
   assert.equal(JSON.stringify(listed).includes(intern.secretAccessKey), false, 'keys list never shows secrets');
 });

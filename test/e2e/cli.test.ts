@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { awsCli } from '../helpers/clients.js';
 
 let s: TestServer;
@@ -17,12 +17,12 @@ test('aws CLI: create-vault, list-vaults, describe-vault, tags', async () => {
 
   const created = await aws('create-vault', '--account-id', '-', '--vault-name', 'photos');
   assert.equal(created.code, 0, created.stderr);
-  assert.deepEqual(created.json, { location: `/${TEST_ACCOUNT}/vaults/photos` });
+  assert.deepEqual(created.json, { location: `/${s.accountId}/vaults/photos` });
 
   const listed = await aws('list-vaults', '--account-id', '-');
   assert.equal(listed.code, 0, listed.stderr);
   assert.equal(listed.json.VaultList.length, 1);
-  assert.equal(listed.json.VaultList[0].VaultARN, `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/photos`);
+  assert.equal(listed.json.VaultList[0].VaultARN, `arn:aws:glacier:us-east-1:${s.accountId}:vaults/photos`);
 
   const described = await aws('describe-vault', '--account-id', '-', '--vault-name', 'photos');
   assert.equal(described.code, 0, described.stderr);
@@ -42,7 +42,7 @@ test('aws CLI: create-vault, list-vaults, describe-vault, tags', async () => {
   const missing = await aws('describe-vault', '--account-id', '-', '--vault-name', 'nope');
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /ResourceNotFoundException/);
-  assert.match(missing.stderr, new RegExp(`Vault not found for ARN: arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/nope`));
+  assert.match(missing.stderr, new RegExp(`Vault not found for ARN: arn:aws:glacier:us-east-1:${s.accountId}:vaults/nope`));
 
   const deleted = await aws('delete-vault', '--account-id', '-', '--vault-name', 'photos');
   assert.equal(deleted.code, 0, deleted.stderr);

@@ -1,6 +1,5 @@
 /**
- * Issue #4 item 7: "Jobs survive a restart or kill -9 and complete afterwards. (checked by: kill -9
- * with jobs in flight)". The server runs as a child process; it is SIGKILLed with jobs waiting for
+ * Jobs survive a restart or kill -9 and complete afterwards. The server runs as a child process; it is SIGKILLed with jobs waiting for
  * their tier delay, and again while the engine is busy running jobs. After each restart every job
  * that got a 202 must still be there and must complete with the right output.
  */
@@ -121,7 +120,7 @@ test('jobs waiting for their tier delay survive SIGKILL and complete afterwards 
       assert.equal(d.StatusCode, 'InProgress', `${j.name} after restart`);
     }
 
-    // Bulk is at most 12 h (spec §2.3); the restart reset the clock offset, so move past all tiers.
+    // Bulk is at most 12 h (DG downloading-an-archive); the restart reset the clock offset, so move past all tiers.
     await advanceClock(server.url, 13 * 3600);
     for (const j of jobs) {
       const d = await g.waitJob(j.jobId, 30_000);

@@ -1,5 +1,5 @@
 /**
- * Issue #3 item 6, crash safety: "kills the server with SIGKILL at random moments during concurrent
+ * Crash safety: "kills the server with SIGKILL at random moments during concurrent
  * single and multipart uploads, restarts it, and repeats; checks that every archive that got a 201
  * is present with its exact bytes and tree hash; checks that no half-written archive is visible and
  * that ListParts reflects only parts that got a 204."

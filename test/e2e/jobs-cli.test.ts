@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { awsCli, BOTO3_PRELUDE, python } from '../helpers/clients.js';
 import { seededBytes } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
@@ -33,7 +33,7 @@ async function cli(args: string[]) {
 
 async function waitDone(vault: string, jobId: string) {
   for (let i = 0; i < 100; i++) {
-    await s.running.app.jobs.runDue();
+    await s.runDueJobs();
     const d = await cli(['describe-job', '--account-id', '-', '--vault-name', vault, '--job-id', jobId]);
     if (d.Completed) return d;
   }
@@ -59,7 +59,7 @@ test('aws CLI: upload, archive retrieval with a range, get-job-output whole and 
     JSON.stringify({ Type: 'archive-retrieval', ArchiveId: up.archiveId, RetrievalByteRange: `${MiB}-${3 * MiB + 4}`, Tier: 'Bulk' }),
   ]);
   assert.match(init.jobId, /^[A-Za-z0-9_-]{92}$/);
-  assert.equal(init.location, `/${TEST_ACCOUNT}/vaults/${vault}/jobs/${init.jobId}`);
+  assert.equal(init.location, `/${s.accountId}/vaults/${vault}/jobs/${init.jobId}`);
   const d = await waitDone(vault, init.jobId);
   assert.equal(d.StatusCode, 'Succeeded');
   assert.equal(d.RetrievalByteRange, `${MiB}-${3 * MiB + 4}`);

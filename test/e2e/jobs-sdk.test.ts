@@ -15,7 +15,7 @@ import {
   UploadArchiveCommand,
   type GlacierClient,
 } from '@aws-sdk/client-glacier';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { seededBytes } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
 
@@ -38,8 +38,7 @@ async function bodyBytes(out: { body?: unknown }): Promise<Buffer> {
 
 async function complete(): Promise<void> {
   // Inventory jobs take 3–5 h with aws timing (Expedited 1–5 min).
-  s.clock.advance(5 * 3_600_000);
-  await s.running.app.jobs.runDue();
+  await s.advanceClock(5 * 3_600_000);
 }
 
 test('SDK: archive retrieval, whole and in 1 MiB ranges verified against x-amz-sha256-tree-hash', async () => {
@@ -50,7 +49,7 @@ test('SDK: archive retrieval, whole and in 1 MiB ranges verified against x-amz-s
     new InitiateJobCommand({ accountId: '-', vaultName, jobParameters: { Type: 'archive-retrieval', ArchiveId: up.archiveId, Description: 'sdk job', Tier: 'Expedited' } }),
   );
   assert.equal(init.$metadata.httpStatusCode, 202);
-  assert.equal(init.location, `/${TEST_ACCOUNT}/vaults/${vaultName}/jobs/${init.jobId}`);
+  assert.equal(init.location, `/${s.accountId}/vaults/${vaultName}/jobs/${init.jobId}`);
   let d = await g.send(new DescribeJobCommand({ accountId: '-', vaultName, jobId: init.jobId }));
   assert.equal(d.StatusCode, 'InProgress');
   assert.equal(d.Completed, false);
@@ -98,7 +97,7 @@ test('SDK: inventories in JSON and CSV, Limit/Marker chain, ListJobs paginator i
   for (let i = 0; i < 5; i++) {
     const up = await g.send(new UploadArchiveCommand({ accountId: '-', vaultName, body: Buffer.from(`inventory ${i}`), archiveDescription: `inv, "${i}"` }));
     ids.push(up.archiveId!);
-    s.clock.advance(1000);
+    await s.advanceClock(1000);
   }
   const seen: string[] = [];
   let marker: string | undefined;

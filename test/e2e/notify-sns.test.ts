@@ -66,6 +66,8 @@ async function drain(queueUrl: string): Promise<any[]> {
 
 function firn(): Promise<TestServer> {
   return startTestServer({
+    // Uses the app's outbox and notifier directly, and a moto endpoint that changes every run.
+    ownServer: true,
     config: {
       notifySinks: [{ topic: 'arn:aws:sns:*', sink: 'sns', endpoint: moto.url, accessKeyId: 'test', secretAccessKey: 'test' }],
     },

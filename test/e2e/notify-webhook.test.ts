@@ -1,6 +1,6 @@
 /**
- * Issue #5: "a webhook receiver … receiving exactly one message per job and per configured
- * destination, including after Firn was killed between job completion and delivery". Firn runs as
+ * A webhook receiver receives exactly one message per job and per configured
+ * destination, including after Firn was killed between job completion and delivery. Firn runs as
  * a child process; its jobs complete while the receiver is down, it is SIGKILLed with the
  * notifications still in the outbox, and after a restart the receiver gets each one exactly once,
  * signed with the configured secret.

@@ -1,5 +1,5 @@
 /**
- * Issue #5: "the retrieval policy and capacity errors through the aws CLI". Every call is the real
+ * The retrieval policy and capacity errors through the aws CLI. Every call is the real
  * `aws glacier …` (botocore) against a listening Firn.
  */
 import { test } from 'node:test';

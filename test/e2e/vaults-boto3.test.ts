@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { BOTO3_PRELUDE, python } from '../helpers/clients.js';
 
 let s: TestServer;
@@ -28,7 +28,7 @@ g.get_waiter('vault_exists').wait(vaultName='b3-03', WaiterConfig={'Delay': 1, '
 d = g.describe_vault(vaultName='b3-03')
 out['describe_keys'] = sorted(k for k in d if k != 'ResponseMetadata')
 out['last_inventory'] = d.get('LastInventoryDate')
-g.set_vault_notifications(vaultName='b3-03', vaultNotificationConfig={'SNSTopic': 'arn:aws:sns:us-east-1:${TEST_ACCOUNT}:t', 'Events': ['InventoryRetrievalCompleted']})
+g.set_vault_notifications(vaultName='b3-03', vaultNotificationConfig={'SNSTopic': 'arn:aws:sns:us-east-1:${s.accountId}:t', 'Events': ['InventoryRetrievalCompleted']})
 n = g.get_vault_notifications(vaultName='b3-03')['vaultNotificationConfig']
 out['notif'] = [n['SNSTopic'], n['Events']]
 policy = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': '*', 'Action': 'glacier:DescribeVault', 'Resource': '*'}]})
@@ -51,12 +51,12 @@ print(json.dumps(out))
   );
   assert.equal(r.code, 0, r.stderr);
   const o = r.json;
-  assert.equal(o.create_again, `/${TEST_ACCOUNT}/vaults/b3-00`);
+  assert.equal(o.create_again, `/${s.accountId}/vaults/b3-00`);
   assert.deepEqual(o.page_sizes, [5, 5, 3]);
   assert.deepEqual(o.names, Array.from({ length: 13 }, (_, i) => `b3-${String(i).padStart(2, '0')}`));
   assert.deepEqual(o.describe_keys, ['CreationDate', 'NumberOfArchives', 'SizeInBytes', 'VaultARN', 'VaultName'].concat().sort());
   assert.equal(o.last_inventory, null);
-  assert.deepEqual(o.notif, [`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:t`, ['InventoryRetrievalCompleted']]);
+  assert.deepEqual(o.notif, [`arn:aws:sns:us-east-1:${s.accountId}:t`, ['InventoryRetrievalCompleted']]);
   assert.equal(o.policy_roundtrip, true);
   assert.deepEqual(o.tags, { a: '1' });
   assert.deepEqual(o.errors.missing.slice(0, 2), ['ResourceNotFoundException', 404]);

@@ -19,7 +19,7 @@ import {
   waitUntilVaultExists,
   type GlacierClient,
 } from '@aws-sdk/client-glacier';
-import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
 let g: GlacierClient;
@@ -33,10 +33,10 @@ after(async () => {
 
 test('@aws-sdk/client-glacier: create, describe, list with paginator, delete', async () => {
   const created = await g.send(new CreateVaultCommand({ accountId: '-', vaultName: 'sdk-vault' }));
-  assert.equal(created.location, `/${TEST_ACCOUNT}/vaults/sdk-vault`);
+  assert.equal(created.location, `/${s.accountId}/vaults/sdk-vault`);
   await waitUntilVaultExists({ client: g, maxWaitTime: 5, minDelay: 1 }, { accountId: '-', vaultName: 'sdk-vault' });
   const d = await g.send(new DescribeVaultCommand({ accountId: '-', vaultName: 'sdk-vault' }));
-  assert.equal(d.VaultARN, `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/sdk-vault`);
+  assert.equal(d.VaultARN, `arn:aws:glacier:us-east-1:${s.accountId}:vaults/sdk-vault`);
   assert.equal(d.NumberOfArchives, 0);
   assert.equal(d.SizeInBytes, 0);
   assert.ok(d.CreationDate);
@@ -75,7 +75,7 @@ test('@aws-sdk/client-glacier: tags, notifications and access policy round-trip'
   await g.send(new RemoveTagsFromVaultCommand({ ...v, TagKeys: ['tier'] }));
   assert.deepEqual((await g.send(new ListTagsForVaultCommand(v))).Tags, { team: 'archive' });
 
-  const topic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:jobs`;
+  const topic = `arn:aws:sns:us-east-1:${s.accountId}:jobs`;
   await g.send(new SetVaultNotificationsCommand({ ...v, vaultNotificationConfig: { SNSTopic: topic, Events: ['ArchiveRetrievalCompleted'] } }));
   const n = await g.send(new GetVaultNotificationsCommand(v));
   assert.deepEqual(n.vaultNotificationConfig, { SNSTopic: topic, Events: ['ArchiveRetrievalCompleted'] });

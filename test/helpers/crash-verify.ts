@@ -40,7 +40,7 @@ export async function verifyArchivesThroughStore(
   try {
     const store = app.store as MetadataStore & { archives?: ArchiveRepoContract };
     const blobs = (app as unknown as { blobs?: BlobReaderContract }).blobs;
-    if (!store.archives || !blobs) throw new Error('store.archives / app.blobs are not available (issue #3 contracts)');
+    if (!store.archives || !blobs) throw new Error('store.archives / app.blobs are not available');
     const vault = await store.vaults.get({ accountId: TEST_ACCOUNT, region: REGION, name: vaultName });
     if (!vault) throw new Error(`vault ${vaultName} not found in ${dataDir}`);
     const out: ArchiveView[] = [];

@@ -11,6 +11,12 @@ import type { Config } from '../../src/config/schema.js';
 import { OffsetClock, type Clock } from '../../src/lib/clock.js';
 import { silentLogger, type Logger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/main.js';
+import { existingMetaDb } from '../../src/storage/data-dir.js';
+import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import type { MetadataStore } from '../../src/storage/metadata/types.js';
+import { FsBlobStore } from '../../src/storage/blobs/fs/index.js';
+import type { BlobStore } from '../../src/storage/blobs/types.js';
+import { newAccount, sharedServer, sharedStateDir } from './shared-server.js';
 
 export const TEST_ACCOUNT = '111122223333';
 export const TEST_KEY = 'AKIAFIRNTESTKEY00001';
@@ -34,10 +40,29 @@ export interface TestServer {
   glacier(opts?: { creds?: Creds; region?: string }): GlacierClient;
   /** A raw request signed with @smithy/signature-v4 (the independent oracle). */
   request(req: RawRequest): Promise<RawResponse>;
+  /** Moves domain time forward by `ms`, then runs every job that became due. */
+  advanceClock(ms: number): Promise<void>;
+  /** Runs every due job now. */
+  runDueJobs(): Promise<void>;
+  /** An archive's bytes as stored, read through the metadata and blob stores (not the API). */
+  storedArchive(vault: string, archiveId: string): Promise<Buffer>;
   /** Stops the server (the data directory is kept until `cleanup`). */
   stop(): Promise<void>;
   /** Stops and removes the data directory. */
   close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  config?: Partial<Config>;
+  clock?: OffsetClock;
+  wallClock?: Clock;
+  dataDir?: string;
+  log?: Logger;
+  /**
+   * Always a fresh in-process server, also under `npm run e2e:twice` (FIRN_E2E_SHARED): for tests
+   * that use the app's internals (`running`, `clock`) or a configuration that changes every run.
+   */
+  ownServer?: boolean;
 }
 
 export interface RawRequest {
@@ -67,9 +92,17 @@ export interface RawResponse {
   cut?: boolean;
 }
 
-export async function startTestServer(
-  opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string; log?: Logger } = {},
-): Promise<TestServer> {
+/**
+ * A Firn server for one test file: in-process on a temp data directory (port 0) — or, under
+ * `npm run e2e:twice`, a new account on a long-lived shared server (test/helpers/shared-server.ts).
+ */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const stateDir = sharedStateDir();
+  const shareable = !opts.ownServer && !opts.dataDir && !opts.clock && !opts.wallClock && !opts.log;
+  return stateDir && shareable ? startSharedTestServer(stateDir, opts.config ?? {}) : startOwnTestServer(opts);
+}
+
+async function startOwnTestServer(opts: TestServerOptions): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'firn-test-'));
   const clock = opts.clock ?? new OffsetClock();
   const config = defaultConfig({
@@ -79,41 +112,105 @@ export async function startTestServer(
     rootAccessKeyId: TEST_KEY,
     rootSecretAccessKey: TEST_SECRET,
     logLevel: 'silent',
+    // Tests that leave a connection open should not wait the production 30 s at close.
+    shutdownGrace: 2000,
     ...opts.config,
   });
   const running = await startServer(config, { clock, log: opts.log ?? silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
-  const url = running.url;
-  const creds = { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET };
-  const clients: GlacierClient[] = [];
+  const { app } = running;
+  const c = clientSide(running.url, { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET });
   return {
-    url,
+    ...c,
     port: running.port,
     running,
     clock,
     dataDir,
-    creds,
     accountId: config.accountId,
-    glacier(o = {}) {
-      const c = new GlacierClient({
-        endpoint: url,
-        region: o.region ?? REGION,
-        credentials: o.creds ?? creds,
-        maxAttempts: 1,
-      });
-      clients.push(c);
-      return c;
+    async advanceClock(ms) {
+      clock.advance(ms);
+      await app.jobs.runDue();
     },
-    request: (r) => signedRequest(url, { creds, ...r }),
+    runDueJobs: () => app.jobs.runDue().then(() => {}),
+    storedArchive: (vault, archiveId) => readStoredArchive(app.store, app.blobs, config.accountId, vault, archiveId),
     async stop() {
-      for (const c of clients) c.destroy();
+      c.destroyClients();
       await running.close();
     },
     async close() {
-      for (const c of clients) c.destroy();
+      c.destroyClients();
       await running.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+async function startSharedTestServer(stateDir: string, config: Partial<Config>): Promise<TestServer> {
+  const info = await sharedServer(stateDir, config);
+  const { accountId, creds } = await newAccount(info);
+  const c = clientSide(info.url, creds);
+  const control = async (path: string, body?: unknown) => {
+    const r = await signedRequest(info.url, { method: 'POST', path, sign: false, ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body.toString()}`);
+  };
+  const internals = (what: string) => () => {
+    throw new Error(`${what} is not available on a shared server (FIRN_E2E_SHARED); pass ownServer: true`);
+  };
+  const done = async () => c.destroyClients();
+  return {
+    ...c,
+    port: info.port,
+    get running(): RunningServer {
+      return internals('running')();
+    },
+    get clock(): OffsetClock {
+      return internals('clock')();
+    },
+    dataDir: info.dataDir,
+    accountId,
+    advanceClock: (ms) => control('/_firn/test/clock/advance', { seconds: ms / 1000 }),
+    runDueJobs: () => control('/_firn/test/jobs/run'),
+    async storedArchive(vault, archiveId) {
+      // Read beside the running server, as the admin commands do.
+      const store = new SqliteMetadataStore(existingMetaDb(info.dataDir));
+      const blobs = new FsBlobStore(join(info.dataDir, 'blobs'));
+      try {
+        return await readStoredArchive(store, blobs, accountId, vault, archiveId);
+      } finally {
+        await blobs.close();
+        await store.close();
+      }
+    },
+    stop: done,
+    close: done,
+  };
+}
+
+/** The parts of a TestServer that only need a URL and credentials. */
+function clientSide(url: string, creds: Creds) {
+  const clients: GlacierClient[] = [];
+  return {
+    url,
+    creds,
+    glacier(o: { creds?: Creds; region?: string } = {}) {
+      const c = new GlacierClient({ endpoint: url, region: o.region ?? REGION, credentials: o.creds ?? creds, maxAttempts: 1 });
+      clients.push(c);
+      return c;
+    },
+    request: (r: RawRequest) => signedRequest(url, { creds, ...r }),
+    destroyClients() {
+      for (const c of clients) c.destroy();
+    },
+  };
+}
+
+async function readStoredArchive(store: MetadataStore, blobs: BlobStore, accountId: string, vault: string, archiveId: string): Promise<Buffer> {
+  const v = await store.vaults.get({ accountId, region: REGION, name: vault });
+  if (!v) throw new Error(`no vault ${vault} in account ${accountId}`);
+  const a = await store.archives.get(v.id, archiveId);
+  if (!a) throw new Error(`archive ${archiveId} is not in ${vault}`);
+  const chunks: Buffer[] = [];
+  for await (const c of blobs.read(a.blobKey, 0, a.size)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 export async function signedRequest(baseUrl: string, r: RawRequest): Promise<RawResponse> {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import { configTable } from '../../src/config/doc.js';
-import { schema } from '../../src/config/schema.js';
+import { formatDuration, schema, showDefault, type ConfigKey } from '../../src/config/schema.js';
 
 test('defaults: loopback, port 4590, ./data', () => {
   const c = loadConfig({});
@@ -46,4 +46,37 @@ test('`firn serve` with an invalid value exits 2 with a clear message', () => {
   });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /FIRN_PORT="http": must be an integer from 0 to 65535/);
+});
+
+test('durations: one notation everywhere; a bare number is refused, not guessed', () => {
+  assert.equal(loadConfig({ FIRN_JOB_OUTPUT_RETENTION: '24h' }).jobOutputRetention, 86_400_000);
+  assert.equal(loadConfig({ FIRN_NOTIFY_POLL_INTERVAL: '500ms' }).notifyPollInterval, 500);
+  assert.equal(loadConfig({ FIRN_TIMING_STANDARD: '1.5m' }).timingStandard, 90_000);
+  assert.equal(loadConfig({ FIRN_TIMING_STANDARD: '0' }).timingStandard, 0);
+  assert.throws(
+    () => loadConfig({ FIRN_JOB_OUTPUT_RETENTION: '86400000' }),
+    (e: Error) => /FIRN_JOB_OUTPUT_RETENTION="86400000": a duration without a unit is ambiguous: write 86400000ms or 86400000s/.test(e.message),
+  );
+  assert.throws(() => loadConfig({}, { shutdownGrace: '30 sec' }), (e: Error) => /--shutdown-grace="30 sec": must be a duration with a unit/.test(e.message));
+  // Every duration default, as shown, reads back as itself.
+  for (const [name, key] of Object.entries(schema) as [string, ConfigKey<unknown>][]) {
+    if (!key.format || key.default === null) continue;
+    const shown = showDefault(key);
+    assert.match(shown, /^\d+(ms|s|m|h)$/, name);
+    assert.equal(loadConfig({ [key.env]: shown })[name as keyof typeof schema], key.default, name);
+  }
+  assert.equal(formatDuration(86_400_000), '24h');
+  assert.equal(formatDuration(1500), '1500ms');
+});
+
+test('`firn serve --help` shows duration defaults as the docs do (24h, not 86400000)', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then(m => m.main(['node','firn','serve','--help']))"], {
+    encoding: 'utf8',
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { ...process.env, COLUMNS: '1000' },
+  });
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(help, /FIRN_JOB_OUTPUT_RETENTION, default 24h\]/);
+  assert.match(help, /FIRN_SHUTDOWN_GRACE, default 30s\]/);
+  assert.doesNotMatch(help, /86400000/);
 });

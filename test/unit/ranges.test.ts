@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { downloadIsTreeHashAligned, parseHttpRange, parseRetrievalByteRange } from '../../src/domain/ranges.js';
 import { isTreeHashAligned, MiB, rangeTreeHash, TreeHasher, treeHash } from '../../src/domain/treehash.js';
 
-test('RetrievalByteRange must be inside the archive and MiB aligned (spec §2.1, §3)', () => {
+test('RetrievalByteRange must be inside the archive and MiB aligned (DG api-initiate-job-post, DG checksum-calculations)', () => {
   const size = 6.5 * MiB;
   const ok = [`0-${size - 1}`, `0-${MiB - 1}`, `${MiB}-${3 * MiB - 1}`, `${4 * MiB}-${size - 1}`, `${6 * MiB}-${size - 1}`];
   for (const r of ok) assert.equal(parseRetrievalByteRange(r, size).ok, true, r);
@@ -79,7 +79,7 @@ test('download alignment is tested in archive offsets and needs an aligned retri
   assert.equal(downloadIsTreeHashAligned(odd, { start: 0, end: MiB - 1 }, size), false);
 });
 
-test('range tree hashes from stored leaves equal the tree hash of the bytes (spec §3 vectors)', () => {
+test('range tree hashes from stored leaves equal the tree hash of the bytes (DG checksum-calculations vectors)', () => {
   assert.equal(treeHash(Buffer.alloc(2 * MiB)), '861890b487038d840e9d71d43bbc0fd4571453fb9d9b1f370caa3582a29b0ec7');
   const size = 5.5 * MiB;
   const zeros = Buffer.alloc(size);

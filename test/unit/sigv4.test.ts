@@ -12,7 +12,7 @@ import {
 } from '../../src/http/sigv4.js';
 import { GlacierError } from '../../src/domain/errors.js';
 
-// DG amazon-glacier-signing-requests; spec §6. Key AKIAIOSFODNN7EXAMPLE.
+// DG amazon-glacier-signing-requests; DG amazon-glacier-signing-requests. Key AKIAIOSFODNN7EXAMPLE.
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 

@@ -5,7 +5,7 @@ import { MiB, TreeHasher, treeHash, reduceDigests, rangeTreeHash, isTreeHashAlig
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Spec §3 vectors (botocore-computed, and the smithy / keisentraut third-party values). */
+/** Tree-hash vectors (botocore-computed, and the smithy / keisentraut third-party values). */
 const vectors: [string, Buffer, string][] = [
   ['empty', Buffer.alloc(0), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
   ['"test"', Buffer.from('test'), '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
@@ -18,12 +18,12 @@ const vectors: [string, Buffer, string][] = [
 ];
 
 for (const [name, data, expected] of vectors) {
-  test(`tree hash of ${name} matches the spec §3 vector`, () => {
+  test(`tree hash of ${name} matches the DG checksum-calculations vector`, () => {
     assert.equal(treeHash(data), expected);
   });
 }
 
-test('the linear hash of 1 MiB+1, 2, 3 and 5.5 MiB zeros starts as the spec table says (and differs from the tree hash)', () => {
+test('the linear hash of 1 MiB+1, 2, 3 and 5.5 MiB zeros starts with the reference values (and differs from the tree hash)', () => {
   assert.ok(sha(Buffer.alloc(MiB + 1)).startsWith('2cb74edb'));
   assert.ok(sha(Buffer.alloc(2 * MiB)).startsWith('5647f05e'));
   assert.ok(sha(Buffer.alloc(3 * MiB)).startsWith('bbd05cf6'));

@@ -15,7 +15,7 @@ export const DeleteArchive: Handler = async (ctx, input) => {
   const arn = ctxVaultArn(ctx, vault.name);
   const owner = archiveIdVault(archiveId);
   if (owner === null) throw Errors.invalidParameter(`Invalid archive ID: ${archiveId}`);
-  // Spec §0.1: an archive id of a different vault is refused with the vault's ARN (mt-aws-glacier#32).
+  // DG api-archive-delete: an archive id of a different vault is refused with the vault's ARN (mt-aws-glacier#32).
   if (owner !== vault.id) throw Errors.invalidParameter(`Invalid vault name: ${arn}`);
   const archive = await ctx.app.store.archives.get(vault.id, archiveId);
   if (archive) {

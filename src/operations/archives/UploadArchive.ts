@@ -4,7 +4,7 @@ import { ctxVaultArn, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler } from '../types.js';
 import { archiveDescription, ingestBody, requireContentLength, requireTreeHashHeader } from './ingest.js';
 
-/** "Valid sizes run from 1 byte to 4 GB" in one request (spec §1, §4.1). */
+/** "Valid sizes run from 1 byte to 4 GB" in one request (DG api-archive-post). */
 export const MAX_SINGLE_UPLOAD = 4 * 1024 * 1024 * 1024;
 
 /**

@@ -27,7 +27,7 @@ export function requireTreeHashHeader(input: OpInput): string {
 }
 
 /**
- * Required `Content-Length` of an upload body (spec §4.1: "Content-Length is required"). A
+ * Required `Content-Length` of an upload body (DG api-archive-post: "Content-Length is required"). A
  * chunked body has none and is refused before a byte of it is read.
  */
 export function requireContentLength(input: OpInput): number {
@@ -87,7 +87,7 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
 }
 
 /**
- * The body's chunks, or 408 RequestTimeoutException once none has arrived for `ms` (spec §0.1:
+ * The body's chunks, or 408 RequestTimeoutException once none has arrived for `ms` (DG api-error-responses:
  * "upload body not received in time"). The request is not destroyed here, so the error response
  * still reaches the client; the server closes the connection after it because the body is unread.
  */

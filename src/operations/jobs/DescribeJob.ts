@@ -5,7 +5,7 @@ import type { Handler, OpContext, OpInput } from '../types.js';
 
 /**
  * The job named in the path, if it belongs to the vault and its output window has not ended.
- * Otherwise 404 `The job ID was not found: <jobId>` [DG]; an expired job "may disappear" (spec §2.4).
+ * Otherwise 404 `The job ID was not found: <jobId>` [DG]; an expired job "may disappear" (DG api-jobs-get).
  */
 export async function requireJob(ctx: OpContext, input: OpInput): Promise<JobRecord> {
   const vault = await requireVault(ctx, input);
@@ -15,7 +15,7 @@ export async function requireJob(ctx: OpContext, input: OpInput): Promise<JobRec
   return job;
 }
 
-/** GET /{a}/vaults/{v}/jobs/{jobId} → 200 with the GlacierJobDescription (spec §2.2). */
+/** GET /{a}/vaults/{v}/jobs/{jobId} → 200 with the GlacierJobDescription (DG api-describe-job-get). */
 export const DescribeJob: Handler = async (ctx, input) => {
   const job = await requireJob(ctx, input);
   return { status: 200, json: describeJobJson(job) };

@@ -27,7 +27,7 @@ const leafSlice = (l: LeafSpan, first: number, last: number) => l.packed.subarra
 
 /**
  * x-amz-sha256-tree-hash of output bytes `d` of an archive retrieval, or null when the range
- * (in archive offsets) is not tree-hash aligned (spec §2.5, §3). Computed from the stored leaf
+ * (in archive offsets) is not tree-hash aligned (DG api-job-output-get, DG checksum-calculations). Computed from the stored leaf
  * digests, never by re-reading the bytes.
  */
 function downloadTreeHash(job: JobRecord, d: ByteRange, total: number, leaves: LeafSpan | null): string | null {
@@ -67,7 +67,7 @@ export const GetJobOutput: Handler = async (ctx, input) => {
 
   if (job.action === 'ArchiveRetrieval') {
     headers['Content-Type'] = 'application/octet-stream';
-    // The SDKs read ArchiveDescription from this header only (spec §2.5).
+    // The SDKs read ArchiveDescription from this header only (DG api-job-output-get).
     headers['x-amz-archive-description'] = job.archiveDescription ?? '';
     const start = job.rangeStart! + range.start;
     const leaves = await leavesCovering(ctx, job, start, start + length);

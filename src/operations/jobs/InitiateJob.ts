@@ -19,7 +19,7 @@ function optString(body: Record<string, unknown>, key: string): string | undefin
   return v;
 }
 
-/** Fields that only some job types accept; any other type sending them gets a 400 (spec §2.1). */
+/** Fields that only some job types accept; any other type sending them gets a 400 (DG api-initiate-job-post). */
 function refuse(body: Record<string, unknown>, keys: string[], type: string): void {
   for (const k of keys) {
     if (body[k] !== undefined && body[k] !== null) throw Errors.invalidParameter(`The parameter ${k} is not valid for a job of type ${type}.`);
@@ -65,7 +65,7 @@ function inventoryParams(body: Record<string, unknown>): InventoryParams {
 }
 
 /**
- * POST /{a}/vaults/{v}/jobs → 202 with `Location` and `x-amz-job-id`, no body (spec §2.1). The
+ * POST /{a}/vaults/{v}/jobs → 202 with `Location` and `x-amz-job-id`, no body (DG api-initiate-job-post). The
  * body is the JobParameters object itself, flat. Admission control, the job row and its queue
  * entry are one unit of the store, due after the tier's delay (FIRN_RETRIEVAL_TIMING).
  */
@@ -146,7 +146,7 @@ export const InitiateJob: Handler = async (ctx, input) => {
       rangeStart: start,
       rangeEnd: end,
       rangeExplicit: rangeRaw !== undefined,
-      // Spec §2.2: with no range requested SHA256TreeHash equals ArchiveSHA256TreeHash from the
+      // DG api-describe-job-get: with no range requested SHA256TreeHash equals ArchiveSHA256TreeHash from the
       // start; for an explicit range it is filled at completion (null if not tree-hash aligned).
       treeHash: rangeRaw === undefined ? archive.treeHash : null,
       inventory: null,

@@ -5,7 +5,7 @@ import type { Handler } from '../types.js';
 
 /**
  * GET /{a}/vaults/{v}/jobs?limit&marker&statuscode&completed → 200 `{"JobList":[…],"Marker"}`
- * (spec §2.4). Jobs in initiation order, each listed until its output expires. `limit` 1–50
+ * (DG api-jobs-get). Jobs in initiation order, each listed until its output expires. `limit` 1–50
  * (default 50); the Marker is the JobId of the last job returned, null when there are no more.
  */
 export const ListJobs: Handler = async (ctx, input) => {

@@ -4,7 +4,7 @@ import type { Handler } from '../types.js';
 
 /**
  * DELETE …/lock-policy → 204. Removes an InProgress lock; idempotent when there is none. A
- * Locked policy cannot be removed by anyone: AccessDeniedException (spec §5.5).
+ * Locked policy cannot be removed by anyone: AccessDeniedException (DG vault-lock).
  */
 export const AbortVaultLock: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);

@@ -6,7 +6,7 @@ import type { Handler } from '../types.js';
 /**
  * GET …/lock-policy → `{"Policy","State","ExpirationDate","CreationDate"}` (the DG example's
  * order). ExpirationDate is null once Locked. 404 when there is no lock, including after an
- * abort or an expiry (spec §5.5: never an invented "Unlocked" state).
+ * abort or an expiry (DG vault-lock: never an invented "Unlocked" state).
  */
 export const GetVaultLock: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);

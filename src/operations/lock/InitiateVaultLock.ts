@@ -5,13 +5,13 @@ import { bodyObject, ctxVaultArn, requireVault } from '../common.js';
 import { readPolicyBody } from '../vaults/SetVaultAccessPolicy.js';
 import type { Handler } from '../types.js';
 
-/** "The lock expires 24 h later: the policy is removed and the state cleared" (spec §5.5). */
+/** "The lock expires 24 h later: the policy is removed and the state cleared" (DG vault-lock). */
 export const LOCK_IN_PROGRESS_MS = 24 * 60 * 60 * 1000;
 
 /**
  * POST …/lock-policy, body `{"Policy":"<json>"}` → 201 with `x-amz-lock-id` (24 characters; the
  * header only: SDKs read the id from it). Installs the policy InProgress. While a lock is
- * InProgress, or once Locked, a new one is refused with AccessDeniedException (spec §5.5).
+ * InProgress, or once Locked, a new one is refused with AccessDeniedException (DG vault-lock).
  */
 export const InitiateVaultLock: Handler = async (ctx, input) => {
   const v = await requireVault(ctx, input);

@@ -3,7 +3,7 @@ import type { Handler } from '../types.js';
 import { requireUpload, uploadNotFound } from './upload.js';
 
 /**
- * DELETE /{a}/vaults/{v}/multipart-uploads/{uploadId} → 204. Spec §4.2: "Aborting an
+ * DELETE /{a}/vaults/{v}/multipart-uploads/{uploadId} → 204. DG api-multipart-abort-upload: "Aborting an
  * already-aborted upload succeeds 'for a short time'; aborting a completed upload fails."
  */
 export const AbortMultipartUpload: Handler = async (ctx, input) => {

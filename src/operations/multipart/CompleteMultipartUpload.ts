@@ -18,7 +18,7 @@ function created(ctx: OpContext, vault: VaultRecord, archiveId: string, treeHash
   };
 }
 
-/** Spec §4.2: "Idempotent for a short period after success: a repeat returns the same archive ID". */
+/** DG api-multipart-complete-upload: "Idempotent for a short period after success: a repeat returns the same archive ID". */
 function repeat(ctx: OpContext, vault: VaultRecord, u: UploadRecord, size: number, treeHash: string): OpResult {
   if (u.state !== 'completed' || u.archiveId === null) throw uploadNotFound(u.uploadId);
   if (u.archiveSize !== size || u.treeHash !== treeHash) {
@@ -32,7 +32,7 @@ function repeat(ctx: OpContext, vault: VaultRecord, u: UploadRecord, size: numbe
 /**
  * POST /{a}/vaults/{v}/multipart-uploads/{uploadId} → 201 with Location, x-amz-archive-id and
  * x-amz-sha256-tree-hash. Validates without re-reading a byte: the parts' tree hashes are
- * subtrees of the archive's tree (spec §3 Composition). Any failure leaves the upload intact and
+ * subtrees of the archive's tree (DG checksum-calculations Composition). Any failure leaves the upload intact and
  * retryable. The archive is a manifest of the part blobs, so nothing is copied.
  */
 export const CompleteMultipartUpload: Handler = async (ctx, input) => {

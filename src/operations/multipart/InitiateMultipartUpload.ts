@@ -9,7 +9,7 @@ import { isValidPartSize } from './upload.js';
 export const InitiateMultipartUpload: Handler = async (ctx, input) => {
   const vault = await requireVault(ctx, input);
   const raw = header(input, 'x-amz-part-size');
-  // The model marks partSize optional, the service requires it (spec §0.2, aws/aws-sdk#634).
+  // The model marks partSize optional, the service requires it (botocore model; aws/aws-sdk#634).
   if (raw === undefined || raw === '') throw Errors.missingParameter('Required header x-amz-part-size is missing');
   const partSize = /^\d{1,13}$/.test(raw) ? Number(raw) : NaN;
   if (!isValidPartSize(partSize)) {

@@ -25,7 +25,7 @@ export const UploadMultipartPart: Handler = async (ctx, input) => {
   const end = Number(m[2]);
   if (end < start) throw Errors.invalidParameter(`Invalid Content-Range: ${range}. The last byte is before the first`);
   const length = end - start + 1;
-  // Spec §4.2: rejected if "S is not a multiple of the part size, or the length exceeds the part size".
+  // DG api-upload-part: rejected if "S is not a multiple of the part size, or the length exceeds the part size".
   if (start % upload.partSize !== 0 || length > upload.partSize) {
     throw Errors.invalidParameter(`Content-Range: ${range} is incompatible with the part size ${upload.partSize}: a part starts at a multiple of the part size and is at most one part long`);
   }

@@ -8,7 +8,7 @@ import type { OpContext, OpInput } from '../types.js';
 export const MAX_PART_SIZE = 4096 * MiB;
 export const MAX_PARTS = 10_000;
 
-/** "1 MiB × 2^n, from 1 MiB to 4 GiB" (spec §4.2). */
+/** "1 MiB × 2^n, from 1 MiB to 4 GiB" (DG uploading-archive-mpu). */
 export function isValidPartSize(n: number): boolean {
   return Number.isSafeInteger(n) && n >= MiB && n <= MAX_PART_SIZE && n % MiB === 0 && ((n / MiB) & (n / MiB - 1)) === 0;
 }
@@ -18,7 +18,7 @@ export function uploadNotFound(uploadId: string) {
 }
 
 /**
- * An upload idle this long is gone (spec §4.2: "may be reclaimed after 24 h of inactivity") even
+ * An upload idle this long is gone (DG uploading-archive-mpu: "may be reclaimed after 24 h of inactivity") even
  * before the periodic sweep has reclaimed its space, so behaviour does not depend on sweep timing.
  */
 export function isIdleExpired(ctx: OpContext, u: UploadRecord): boolean {

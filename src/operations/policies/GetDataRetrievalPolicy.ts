@@ -1,7 +1,7 @@
 import type { DataRetrievalPolicyRecord } from '../../storage/metadata/types.js';
 import type { Handler } from '../types.js';
 
-/** The wire form of a rule: BytesPerHour only for that strategy (spec §2.7). */
+/** The wire form of a rule: BytesPerHour only for that strategy (DG data-retrieval-policy). */
 export function retrievalPolicyJson(p: DataRetrievalPolicyRecord) {
   const rule = p.strategy === 'BytesPerHour' ? { BytesPerHour: p.bytesPerHour, Strategy: p.strategy } : { Strategy: p.strategy };
   return { Policy: { Rules: [rule] } };

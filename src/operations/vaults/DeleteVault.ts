@@ -6,7 +6,7 @@ import { vaultDeletable } from './counts.js';
 /**
  * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives, and in `daily` inventory
  * mode also while the last snapshot is non-empty or the vault was written since:
- * 400 `Vault not empty or recently written to: <ARN>` (DG api-vault-delete). The check and the
+ * 400 `Vault not empty or recently written to: <ARN>` (DG api-vault-delete, glacier-vault-remove). The check and the
  * deletion are one unit of the store, which also removes the vault's jobs, their outputs'
  * references and its multipart uploads: nothing of a deleted vault is reachable afterwards.
  */

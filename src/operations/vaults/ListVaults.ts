@@ -5,7 +5,7 @@ import type { Handler } from '../types.js';
 import { vaultCounts } from './counts.js';
 
 /**
- * GET /{a}/vaults?limit&marker. ASCII order by name. `limit` 1–1000, default 10 (spec §5.1).
+ * GET /{a}/vaults?limit&marker. ASCII order by name. `limit` 1–1000, default 10 (DG api-vaults-get).
  * The marker is the ARN of the first vault of the next page (the DG example treats it
  * inclusively), and the response Marker is the next unreturned vault's ARN, or null.
  */

@@ -3,7 +3,7 @@ import { validatePolicy } from '../../auth/policy.js';
 import { bodyObject, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
 
-/** One policy per vault, at most 20 KB (spec §5.2). */
+/** One policy per vault, at most 20 KB (DG vault-access-policy). */
 export const MAX_POLICY_BYTES = 20 * 1024;
 
 /**

@@ -2,7 +2,7 @@ import { Errors } from '../../domain/errors.js';
 import { bodyObject, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
 
-/** The only two events Glacier publishes (spec §2.6). */
+/** The only two events Glacier publishes (DG configuring-notifications). */
 export const NOTIFICATION_EVENTS = ['ArchiveRetrievalCompleted', 'InventoryRetrievalCompleted'] as const;
 const SNS_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 

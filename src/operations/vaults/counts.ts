@@ -4,7 +4,7 @@ import type { OpContext } from '../types.js';
 /**
  * The figures DescribeVault and ListVaults report. In the default `live` inventory mode they are
  * the current counts. In `daily` mode (AWS-like) they are "as of the last inventory, not live"
- * (spec §5.1): 0, 0 and a null LastInventoryDate before the first snapshot.
+ * (DG api-vault-get): 0, 0 and a null LastInventoryDate before the first snapshot.
  */
 export function vaultCounts(ctx: OpContext, v: VaultRecord) {
   if (ctx.app.config.inventoryMode === 'daily') {
@@ -15,7 +15,7 @@ export function vaultCounts(ctx: OpContext, v: VaultRecord) {
 
 /**
  * DeleteVault "succeeds only if the vault had no archives as of the last inventory AND there have
- * been no writes since that inventory" (spec §5.1). `live` mode only asks that it hold no archives.
+ * been no writes since that inventory" (DG api-vault-get). `live` mode only asks that it hold no archives.
  */
 export function vaultDeletable(ctx: OpContext, v: VaultRecord): boolean {
   if (v.numberOfArchives > 0) return false;

@@ -4,11 +4,11 @@ import type { MetadataStore } from '../metadata/types.js';
 import type { BlobStore } from './types.js';
 
 export interface BlobMaintenanceOptions {
-  /** "Uploads may be reclaimed after 24 h of inactivity" (spec §4.2). */
+  /** "Uploads may be reclaimed after 24 h of inactivity" (DG uploading-archive-mpu). */
   uploadIdleMs: number;
   /**
    * How long a finished upload is remembered, so that a repeated Complete returns the same
-   * archive id and a repeated Abort answers 204 ("idempotent for a short period", spec §4.2).
+   * archive id and a repeated Abort answers 204 ("idempotent for a short period", DG uploading-archive-mpu).
    */
   finishedRetentionMs: number;
 }

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Archive bytes. Issue #3 owns the implementations (fs now, S3 later) and may extend this; the job
- * system relies on `read`.
+ * Archive bytes (the filesystem store now; an S3 one would implement the same). The job system
+ * relies on `read`.
  */
 export interface BlobReaderContract {
   /** Streams bytes [start, endExclusive) of a blob. */

@@ -100,7 +100,7 @@ export interface AccountRepo {
   /** The root key of the first account created, used to reprint hints at start-up. */
   findRootKeys(): Promise<AccessKeyRecord[]>;
 
-  // Issue #6: accounts, IAM users, their keys and inline identity policies (admin CLI).
+  // Accounts, IAM users, their keys and inline identity policies (admin CLI).
   listAccounts(): Promise<{ accountId: string; createdAt: number }[]>;
   accountExists(accountId: string): Promise<boolean>;
   /** false when the user already exists. */
@@ -134,7 +134,7 @@ export interface UserPolicyRecord {
   updatedAt: number;
 }
 
-/** Vault lock (issue #6, spec §5.5). */
+/** Vault lock (DG vault-lock). */
 export interface VaultLockRecord {
   vaultId: number;
   lockId: string;
@@ -166,24 +166,23 @@ export interface MetadataStore {
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
   readonly state: StateRepo;
-  /** Issue #3: archives (with their leaf hashes), multipart uploads and blob references. */
+  /** Archives (with their leaf hashes), multipart uploads and blob references. */
   readonly archives: ArchiveRepo;
   readonly uploads: UploadRepo;
   readonly blobs: BlobRepo;
-  /** Issue #5: data-retrieval policy, provisioned capacity, retrieval admission. */
+  /** Data-retrieval policy, provisioned capacity, retrieval admission. */
   readonly settings: SettingsRepo;
-  /** Issue #5: the notification outbox (rows written by the job system, delivered by src/notify). */
+  /** The notification outbox (rows written by the job system, delivered by src/notify). */
   readonly outbox: OutboxRepo;
-  /** Issue #4: jobs and their queue. */
+  /** Jobs and their queue. */
   readonly jobs: JobRepo;
-  /** Issue #6: vault locks. */
+  /** Vault locks. */
   readonly locks: VaultLockRepo;
   close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Archives and blobs (issue #3). The archives helper owns the implementation and may extend these
-// interfaces; the members below are the contract the job system (issue #4) relies on.
+// Archives and blobs: the members below are the contract the job system relies on.
 
 export interface ArchiveRecord {
   vaultId: number;
@@ -232,7 +231,7 @@ export interface BlobRefRepoContract {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Data-retrieval policy, provisioned capacity and the notification outbox (issue #5).
+// Data-retrieval policy, provisioned capacity and the notification outbox.
 
 export type RetrievalStrategy = 'None' | 'FreeTier' | 'BytesPerHour';
 
@@ -330,7 +329,7 @@ export interface OutboxRepo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Archives, multipart uploads and blob references (issue #3): the full repositories.
+// Archives, multipart uploads and blob references: the full repositories.
 
 /** Which vaults a scrub covers: all, one account's, or the vaults of that name (in one account when both are given). */
 export interface ScrubFilter {
@@ -451,7 +450,7 @@ export interface BlobRepo extends BlobRefRepoContract {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Jobs (issue #4): job rows, their queue and the notification outbox.
+// Jobs: job rows, their queue and the notification outbox.
 
 export type { JobRecord } from '../../domain/jobs.js';
 import type { JobRecord, JobStatus } from '../../domain/jobs.js';
@@ -561,7 +560,7 @@ export interface JobRepo {
   listArchivesAsOf(vaultId: number, asOf: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]>;
   /**
    * An archive of the vault even if it has been deleted (its tombstone): "A deleted archive can
-   * still yield a successful InitiateJob; the job then fails" (spec §2.1).
+   * still yield a successful InitiateJob; the job then fails" (DG api-initiate-job-post).
    */
   getArchiveEvenDeleted(vaultId: number, archiveId: string): Promise<ArchiveRecord | null>;
 }

@@ -254,7 +254,7 @@ export class SqliteJobRepo implements JobRepo {
       this.#s.dequeue.run(seq);
       const job = toJob(this.#s.bySeq.get(seq) as JobRow);
       if (o.vaultInventoryAt != null) this.#s.liveInventory.run({ at: o.vaultInventoryAt, vaultId: job.vaultId });
-      // "If both a vault config for that event and a per-job SNSTopic exist, both get a message" (spec §2.6).
+      // "If both a vault config for that event and a per-job SNSTopic exist, both get a message" (DG configuring-notifications).
       const topics: string[] = [];
       if (job.snsTopic) topics.push(job.snsTopic);
       const n = this.#s.vaultNotif.get(job.vaultId) as { sns_topic: string; events: string } | undefined;

@@ -20,7 +20,7 @@ const toLock = (r: LockRow): VaultLockRecord => ({
 });
 
 /**
- * Vault locks (spec §5.5). Every method reads the row and decides in one transaction, so two
+ * Vault locks (DG vault-lock). Every method reads the row and decides in one transaction, so two
  * concurrent InitiateVaultLock calls cannot both succeed and a Complete cannot race an Abort.
  * Expiry is by the domain clock passed in: an InProgress row at or past `expires_at` is removed
  * and treated as absent ("the lock ID expires and the policy is removed").
