@@ -1,5 +1,6 @@
 import { Errors } from '../domain/errors.js';
 import { vaultArn } from '../domain/arn.js';
+import type { VaultInventory } from '../domain/inventory.js';
 import { isoMs } from '../lib/clock.js';
 import type { VaultRecord } from '../storage/metadata/types.js';
 import type { OpContext, OpInput } from './types.js';
@@ -28,10 +29,10 @@ export async function requireVault(ctx: OpContext, input: OpInput): Promise<Vaul
 export const ARCHIVE_OVERHEAD_BYTES = 32 * 1024;
 
 /** DescribeVault / ListVaults item. Every key present, in AWS's (alphabetical) order. */
-export function describeVaultJson(v: VaultRecord, counts: { numberOfArchives: number; sizeInBytes: number; lastInventoryAt: number | null }) {
+export function describeVaultJson(v: VaultRecord, counts: VaultInventory) {
   return {
     CreationDate: isoMs(v.createdAt),
-    LastInventoryDate: counts.lastInventoryAt === null ? null : isoMs(counts.lastInventoryAt),
+    LastInventoryDate: counts.at === null ? null : isoMs(counts.at),
     NumberOfArchives: counts.numberOfArchives,
     SizeInBytes: counts.sizeInBytes + counts.numberOfArchives * ARCHIVE_OVERHEAD_BYTES,
     VaultARN: vaultArn(v.region, v.accountId, v.name),

@@ -46,10 +46,10 @@ export class SqliteArchiveRepo implements ArchiveRepo {
       leaves: db.prepare('SELECT leaves FROM archive_leaves WHERE archive_row = ? ORDER BY seq'),
       tombstone: db.prepare('UPDATE archives SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL'),
       addToVault: db.prepare(
-        'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = ? WHERE id = ?',
+        'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = MAX(COALESCE(last_write_at, 0), ?) WHERE id = ?',
       ),
       removeFromVault: db.prepare(
-        'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = ? WHERE id = ?',
+        'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = MAX(COALESCE(last_write_at, 0), ?) WHERE id = ?',
       ),
     };
   }
