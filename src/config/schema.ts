@@ -279,7 +279,7 @@ export const schema = {
     flag: '--inventory',
     default: 'live' as 'live' | 'daily',
     description:
-      'live: an inventory job lists the vault as it is when the job completes, DescribeVault counts are current and LastInventoryDate is the completion time of the last inventory job. daily: like AWS, the vault is inventoried on a cadence (FIRN_INVENTORY_CADENCE) after it changes; inventory jobs return the last snapshot, DescribeVault counts and LastInventoryDate are as of it, and DeleteVault is refused while the last snapshot holds archives or the vault was written since.',
+      'In both modes DescribeVault counts are those of the inventory dated LastInventoryDate, an inventory job returns that inventory with that date (InventoryDate), and the date moves only when archives were added or deleted. live: every archive addition or deletion is itself an inventory, so counts are current and LastInventoryDate is the time of the last addition or deletion. daily: like AWS, the vault is inventoried on a cadence (FIRN_INVENTORY_CADENCE) after it changes, and DeleteVault is refused while the last inventory holds archives or the vault was written since. Before its first inventory (live: never written) a vault shows LastInventoryDate null with 0 archives and 0 bytes, and an inventory job returns an empty list dated at the vault\'s creation.',
     parse: oneOf('live', 'daily'),
   },
   inventoryCadence: {

@@ -55,6 +55,40 @@ export function contentTypeFor(format: 'JSON' | 'CSV'): string {
   return format === 'CSV' ? 'text/csv' : 'application/json';
 }
 
+/** The vault columns that define its inventory (a VaultRecord has them all). */
+export interface VaultInventoryFields {
+  numberOfArchives: number;
+  sizeInBytes: number;
+  lastWriteAt: number | null;
+  lastInventoryAt: number | null;
+  inventoryNumberOfArchives: number;
+  inventorySizeInBytes: number;
+}
+
+/** A vault's inventory: what DescribeVault reports and what an inventory job lists. */
+export interface VaultInventory {
+  /** When the inventory was taken (LastInventoryDate, InventoryDate); null before the first one. */
+  at: number | null;
+  numberOfArchives: number;
+  sizeInBytes: number;
+}
+
+/**
+ * DG Describe Vault: NumberOfArchives and SizeInBytes are "as of the last inventory date", and
+ * LastInventoryDate is when "Amazon Glacier completed the last vault inventory"; DG Get Job Output:
+ * InventoryDate "is only updated if there have been archive additions or deletions to the vault
+ * since the last inventory".
+ * - `daily`: the snapshot the engine takes on the cadence after a change.
+ * - `live`: every archive addition or deletion is itself an inventory, dated when it committed, so
+ *   the counters are current and their date moves exactly when they do. A vault never written has
+ *   had no inventory: null date and 0/0, as a new AWS vault shows.
+ */
+export function vaultInventory(mode: 'live' | 'daily', v: VaultInventoryFields): VaultInventory {
+  return mode === 'daily'
+    ? { at: v.lastInventoryAt, numberOfArchives: v.inventoryNumberOfArchives, sizeInBytes: v.inventorySizeInBytes }
+    : { at: v.lastWriteAt, numberOfArchives: v.numberOfArchives, sizeInBytes: v.sizeInBytes };
+}
+
 /** Position in an inventory: the last archive already returned, in (createdAt, archiveId) order. */
 export interface InventoryCursor {
   createdAt: number;

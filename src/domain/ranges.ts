@@ -13,7 +13,8 @@ export type RetrievalRangeResult = { ok: true; range: ByteRange } | { ok: false;
  * MiB aligned: Start % 1 MiB == 0, and (End+1) % 1 MiB == 0 or End == size−1 (DG api-initiate-job-post, DG checksum-calculations).
  */
 export function parseRetrievalByteRange(raw: string, archiveSize: number): RetrievalRangeResult {
-  const m = /^(\d{1,16})-(\d{1,16})$/.exec(raw);
+  // Any digit count: a value beyond 2^53 rounds, but it lies past any archive's end whatever it rounds to.
+  const m = /^(\d+)-(\d+)$/.exec(raw);
   if (!m) return { ok: false, message: `Invalid RetrievalByteRange: ${raw}. The format is StartByteValue-EndByteValue.` };
   const start = Number(m[1]);
   const end = Number(m[2]);

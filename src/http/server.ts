@@ -5,6 +5,7 @@ import type { App } from '../app.js';
 import { Errors, GlacierError, isGlacierError } from '../domain/errors.js';
 import { requestId as newRequestId } from '../domain/ids.js';
 import { resourceArn } from '../auth/resources.js';
+import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
 import { parseAuthorization, verifySignature, EMPTY_SHA256, SIGNATURE_MISMATCH, type SignableRequest } from './sigv4.js';
 import { handlers } from '../operations/index.js';
@@ -100,7 +101,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
     let json: unknown = undefined;
     if (!route.streaming && body && body.length > 0) {
       try {
-        json = JSON.parse(body.toString('utf8'));
+        json = parseJsonLossless(body.toString('utf8'));
       } catch {
         throw Errors.serialization('The request body is not valid JSON');
       }
@@ -219,7 +220,7 @@ async function writeResult(res: ServerResponse, result: OpResult): Promise<void>
     return;
   }
   if (result.json !== undefined) {
-    const body = Buffer.from(JSON.stringify(result.json), 'utf8');
+    const body = Buffer.from(stringifyJsonLossless(result.json), 'utf8');
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('Content-Length', body.length);
     res.end(body);

@@ -37,8 +37,9 @@ export function decideAdmission(tier: RetrievalRequest['tier'], bytes: number, s
     if (strategy === 'BytesPerHour' && bytesPerHour !== null) {
       // "a retrieval request is rejected if it would cause the peak retrieval rate of the
       // in-progress retrieval jobs to exceed the bytes-per-hour limit"
+      // Compared exactly, in bigints: rate > bytesPerHour ⇔ bytes > bytesPerHour × 4 (up to 2^63−1).
       const rate = (s.standardBytesInRateWindow + bytes) / RATE_SPREAD_HOURS;
-      if (rate > bytesPerHour) {
+      if (BigInt(s.standardBytesInRateWindow + bytes) > bytesPerHour * BigInt(RATE_SPREAD_HOURS)) {
         return Errors.policyEnforced(
           `The retrieval of ${bytes} bytes would raise the retrieval rate to ${Math.ceil(rate)} bytes per hour, over the ${bytesPerHour} bytes per hour allowed by the data retrieval policy (BytesPerHour)`,
         );

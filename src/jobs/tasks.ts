@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { JobRecord } from '../domain/jobs.js';
 import { STATUS_MESSAGE_SUCCEEDED } from '../domain/jobs.js';
-import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, type InventoryCursor } from '../domain/inventory.js';
+import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, vaultInventory, type InventoryCursor } from '../domain/inventory.js';
 import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
 import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
 import type { JobOutputStore } from './outputs.js';
@@ -72,29 +72,29 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
 }
 
 /**
- * Inventory retrieval, streamed page by page into the job's output file (DG api-job-output-get). `live`
- * lists the vault as it is now; `daily` lists the last snapshot: what the vault held then,
- * including archives deleted since ("InitiateJob for an inventory returns the last generated
- * inventory"), and an empty list before the first snapshot. StartDate is inclusive, EndDate
- * exclusive; Limit caps the items and the completed job reports the Marker of the next page, or null.
+ * Inventory retrieval, streamed page by page into the job's output file (DG api-job-output-get). It returns
+ * the vault's last inventory ("InitiateJob for an inventory returns the last generated inventory"),
+ * the one DescribeVault reports (`vaultInventory`): the archives the vault held at its date, read
+ * as of that date so that writes while the pages stream cannot change it. So InventoryDate moves
+ * only after archives were added or deleted. Before any inventory the list is empty and dated when
+ * the vault was created (it was empty then), so repeated jobs agree. StartDate is inclusive,
+ * EndDate exclusive; Limit caps the items and the completed job reports the Marker of the next
+ * page, or null.
  */
 export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Promise<JobOutcome> {
   const vault = await d.store.vaults.getById(job.vaultId);
   if (!vault) return failedOutcome(now, d.config, 'The vault was deleted before the job completed.');
   const inv = job.inventory!;
-  const daily = d.config.inventoryMode === 'daily';
-  const snapshotAt = daily ? vault.lastInventoryAt : now;
-  const inventoryDate = snapshotAt ?? now;
+  const asOf = vaultInventory(d.config.inventoryMode, vault).at;
+  const inventoryDate = asOf ?? vault.createdAt;
   const startDate = inv.startDate !== null ? parseInventoryDate(inv.startDate)! : undefined;
   const endDate = inv.endDate !== null ? parseInventoryDate(inv.endDate)! : undefined;
+  // Up to 2^63−1; above 2^53 the rounding of Number() cannot matter (no vault holds that many archives).
   const limit = inv.limit !== null ? Number(inv.limit) : Infinity;
   let cursor: InventoryCursor | undefined = inv.marker !== null ? (decodeInventoryMarker(inv.marker) ?? undefined) : undefined;
   let nextMarker: string | null = null;
-  const archives: ArchiveRepoContract = d.store.archives;
-  const list = (o: ArchiveListOptions): Promise<ArchiveRecord[]> => {
-    if (!daily) return archives.list(job.vaultId, o);
-    return snapshotAt === null ? Promise.resolve([]) : d.store.jobs.listArchivesAsOf(job.vaultId, snapshotAt, o);
-  };
+  const list = (o: ArchiveListOptions): Promise<ArchiveRecord[]> =>
+    asOf === null ? Promise.resolve([]) : d.store.jobs.listArchivesAsOf(job.vaultId, asOf, o);
 
   async function* render(): AsyncGenerator<string> {
     const csv = inv.format === 'CSV';
@@ -133,6 +133,5 @@ export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Pr
     outputSize,
     outputKey,
     nextMarker,
-    vaultInventoryAt: daily ? null : now,
   };
 }

@@ -1,5 +1,6 @@
 import { Errors } from '../domain/errors.js';
 import { vaultArn } from '../domain/arn.js';
+import type { VaultInventory } from '../domain/inventory.js';
 import { isoMs } from '../lib/clock.js';
 import { VaultGoneError } from '../storage/metadata/errors.js';
 import type { VaultRecord } from '../storage/metadata/types.js';
@@ -34,10 +35,10 @@ export function vaultGoneAsNotFound(ctx: OpContext, vaultName: string, e: unknow
 export const ARCHIVE_OVERHEAD_BYTES = 32 * 1024;
 
 /** DescribeVault / ListVaults item. Every key present, in AWS's (alphabetical) order. */
-export function describeVaultJson(v: VaultRecord, counts: { numberOfArchives: number; sizeInBytes: number; lastInventoryAt: number | null }) {
+export function describeVaultJson(v: VaultRecord, counts: VaultInventory) {
   return {
     CreationDate: isoMs(v.createdAt),
-    LastInventoryDate: counts.lastInventoryAt === null ? null : isoMs(counts.lastInventoryAt),
+    LastInventoryDate: counts.at === null ? null : isoMs(counts.at),
     NumberOfArchives: counts.numberOfArchives,
     SizeInBytes: counts.sizeInBytes + counts.numberOfArchives * ARCHIVE_OVERHEAD_BYTES,
     VaultARN: vaultArn(v.region, v.accountId, v.name),

@@ -95,6 +95,28 @@ test('SetDataRetrievalPolicy validation (DG data-retrieval-policy)', async () =>
   assert.deepEqual((await get(s, 'eu-north-1')).json(), { Policy: { Rules: [{ Strategy: 'FreeTier' }] } }, 'a rejected PUT changes nothing');
 });
 
+test('BytesPerHour at the 64-bit limits: exact from request body to storage and back; 2^63 and beyond refused', async () => {
+  const region = 'ca-central-1';
+  const body = (n: string) => `{"Policy":{"Rules":[{"Strategy":"BytesPerHour","BytesPerHour":${n}}]}}`;
+  const putRaw = (n: string) => s.request({ method: 'PUT', path: '/-/policies/data-retrieval', headers: { 'content-type': 'application/json' }, body: body(n), region });
+  for (const n of ['9007199254740993', '9223372036854775807', '9007199254740991']) {
+    assert.equal((await putRaw(n)).status, 204, n);
+    const r = await get(s, region);
+    // The exact digits on the wire (JSON.parse on the client side would round them again).
+    assert.equal(r.body.toString(), `{"Policy":{"Rules":[{"BytesPerHour":${n},"Strategy":"BytesPerHour"}]}}`, n);
+  }
+  // A policy of 2^63−1 bytes per hour admits any retrieval: the comparison is exact, not a double's.
+  await admit(s, { bytes: 1024 * GiB }, region);
+  for (const n of ['9223372036854775808', '18446744073709551616', '-9223372036854775808', '1e19', '9223372036854775807.0', '9007199254740993.5', '0', '-1']) {
+    const r = await putRaw(n);
+    assert.equal(r.status, 400, n);
+    assert.equal(r.json().code, 'InvalidParameterValueException', n);
+    assert.match(r.json().message, /It must be an integer from 1 to 9223372036854775807$/, n);
+  }
+  assert.equal((await putRaw('9223372036854775808')).json().message.startsWith('Invalid BytesPerHour: 9223372036854775808.'), true, 'the value is echoed exactly');
+  assert.equal((await get(s, region)).body.toString(), body('9007199254740991').replace('"Strategy":"BytesPerHour","BytesPerHour":9007199254740991', '"BytesPerHour":9007199254740991,"Strategy":"BytesPerHour"'), 'a refused PUT changes nothing');
+});
+
 test('the policy is per region, and the real SDK reads and writes it', async () => {
   const g = s.glacier({ region: 'us-west-2' });
   await g.send(new SetDataRetrievalPolicyCommand({ accountId: '-', Policy: { Rules: [{ Strategy: 'BytesPerHour', BytesPerHour: 1048576 }] } }));

@@ -29,7 +29,9 @@ export const DeleteArchive: Handler = async (ctx, input) => {
       now: ctx.now,
     });
   }
-  const r = await ctx.app.store.archives.delete(vault.id, archiveId, ctx.now);
+  // Dated when it commits, not when the request arrived: an inventory taken meanwhile must not
+  // predate the deletion it misses.
+  const r = await ctx.app.store.archives.delete(vault.id, archiveId, ctx.app.clock.now());
   if (r === 'not-found') throw Errors.resourceNotFound(`Archive not found for ID: ${archiveId}`);
   if (r === 'deleted') ctx.app.blobMaintenance.kick();
   return { status: 204 };

@@ -33,7 +33,8 @@ export function requireTreeHashHeader(input: OpInput): string {
 export function requireContentLength(input: OpInput): number {
   const v = header(input, 'content-length');
   if (v === undefined) throw Errors.missingParameter('Required header Content-Length is missing');
-  if (!/^\d{1,16}$/.test(v)) throw Errors.invalidParameter(`Invalid Content-Length: ${v}`);
+  // Refused unless exact as a number, so every later message quotes the value the client sent.
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw Errors.invalidParameter(`Invalid Content-Length: ${v}`);
   return Number(v);
 }
 

@@ -9,6 +9,7 @@ import { bodyObject, ctxVaultArn, isValidDescription, requireVault, vaultGoneAsN
 import type { Handler } from '../types.js';
 
 const TYPES = ['archive-retrieval', 'inventory-retrieval', 'select'];
+const MAX_INT64 = 2n ** 63n - 1n;
 /** An SNS topic ARN: arn:<partition>:sns:<region>:<account>:<name>. Glacier checks neither existence nor permission. */
 const SNS_TOPIC_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
@@ -49,11 +50,15 @@ function inventoryParams(body: Record<string, unknown>): InventoryParams {
     p.endDate = end;
   }
   if (startMs !== null && endMs !== null && startMs >= endMs) throw Errors.invalidParameter(`The StartDate ${start} must be before the EndDate ${end}.`);
-  // Limit is a string integer ≥ 1 in the model; a JSON number is accepted too.
+  // Limit is a string in the model, "greater than or equal to 1" with no stated maximum; taken as a
+  // 64-bit integer (1 … 2^63−1) and echoed exactly. A JSON integer is accepted too (the body is parsed
+  // losslessly, so one beyond 2^53 arrives as a bigint).
   const limit = r.Limit;
   if (limit !== undefined && limit !== null) {
-    const s = typeof limit === 'number' ? String(limit) : limit;
-    if (typeof s !== 'string' || !/^[1-9]\d{0,9}$/.test(s)) throw Errors.invalidParameter(`Invalid Limit: ${String(limit)}. The limit must be an integer greater than 0.`);
+    const s = typeof limit === 'string' || typeof limit === 'bigint' || (typeof limit === 'number' && Number.isSafeInteger(limit)) ? String(limit) : null;
+    if (s === null || !/^[1-9]\d{0,18}$/.test(s) || BigInt(s) > MAX_INT64) {
+      throw Errors.invalidParameter(`Invalid Limit: ${typeof limit === 'string' || typeof limit === 'bigint' ? limit : JSON.stringify(limit)}. The limit must be an integer from 1 to ${MAX_INT64}.`);
+    }
     p.limit = s;
   }
   const marker = optString(r, 'Marker');

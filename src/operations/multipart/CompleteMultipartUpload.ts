@@ -5,7 +5,7 @@ import type { UploadRecord, VaultRecord } from '../../storage/metadata/types.js'
 import { ctxVaultArn, header, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler, OpContext, OpResult } from '../types.js';
 import { requireTreeHashHeader } from '../archives/ingest.js';
-import { isIdleExpired, requireUpload, uploadNotFound } from './upload.js';
+import { isIdleExpired, MAX_PART_SIZE, MAX_PARTS, requireUpload, uploadNotFound } from './upload.js';
 
 function created(ctx: OpContext, vault: VaultRecord, archiveId: string, treeHash: string): OpResult {
   return {
@@ -40,8 +40,12 @@ export const CompleteMultipartUpload: Handler = async (ctx, input) => {
   const upload = await requireUpload(ctx, input, vault);
   const rawSize = header(input, 'x-amz-archive-size');
   if (rawSize === undefined || rawSize === '') throw Errors.missingParameter('Required header x-amz-archive-size is missing');
-  if (!/^\d{1,16}$/.test(rawSize)) throw Errors.invalidParameter(`Invalid x-amz-archive-size: ${rawSize}`);
+  if (!/^\d+$/.test(rawSize)) throw Errors.invalidParameter(`Invalid x-amz-archive-size: ${rawSize}`);
   const size = Number(rawSize);
+  // Beyond 10,000 parts of 4 GiB no upload can match; refused here, before a rounded size is quoted.
+  if (size > MAX_PARTS * MAX_PART_SIZE) {
+    throw Errors.invalidParameter(`Invalid x-amz-archive-size: ${rawSize}. An archive is at most ${MAX_PARTS * MAX_PART_SIZE} bytes (10,000 parts of 4 GiB)`);
+  }
   const treeHash = requireTreeHashHeader(input);
   if (upload.state !== 'active') return repeat(ctx, vault, upload, size, treeHash);
   if (isIdleExpired(ctx, upload)) throw uploadNotFound(upload.uploadId);

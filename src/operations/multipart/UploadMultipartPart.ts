@@ -19,7 +19,8 @@ export const UploadMultipartPart: Handler = async (ctx, input) => {
   const range = header(input, 'content-range');
   if (range === undefined) throw Errors.missingParameter('Required header Content-Range is missing');
   // `bytes S-E/*` is what every client sends; a numeric total (RFC 9110 form) is tolerated.
-  const m = /^bytes (\d{1,16})-(\d{1,16})\/(?:\*|\d{1,16})$/.exec(range);
+  // Any digit count: a value beyond 2^53 rounds, but it is past the 10,000th part whatever it rounds to.
+  const m = /^bytes (\d+)-(\d+)\/(?:\*|\d+)$/.exec(range);
   if (!m) throw Errors.invalidParameter(`Invalid Content-Range: ${range}. The format is "bytes <first byte>-<last byte>/*"`);
   const start = Number(m[1]);
   const end = Number(m[2]);

@@ -5,7 +5,7 @@ import type { Handler } from '../types.js';
 
 export const RETRIEVAL_STRATEGIES: readonly RetrievalStrategy[] = ['None', 'FreeTier', 'BytesPerHour'];
 /** DG api-SetDataRetrievalPolicy: BytesPerHour is "Valid Values: Minimum value of 1. Maximum value of 2^63-1". */
-const MAX_BYTES_PER_HOUR = 2 ** 63 - 1;
+const MAX_BYTES_PER_HOUR = 2n ** 63n - 1n;
 
 /**
  * Validates the `Policy` member: "currently there must be only one rule, which contains a Strategy
@@ -33,10 +33,13 @@ export function parseRetrievalPolicy(policy: unknown): DataRetrievalPolicyRecord
     return { strategy: strategy as RetrievalStrategy, bytesPerHour: null };
   }
   if (!hasBph) throw Errors.missingParameter('BytesPerHour is required when the strategy is BytesPerHour');
-  if (typeof bph !== 'number' || !Number.isInteger(bph) || bph < 1 || bph > MAX_BYTES_PER_HOUR) {
-    throw Errors.invalidParameter(`Invalid BytesPerHour: ${JSON.stringify(bph)}. It must be an integer from 1 to 9223372036854775807`);
+  // The body is parsed losslessly: an integer beyond 2^53 arrives as an exact bigint. A double that
+  // is not a safe integer (1e19, 2.5) is refused rather than rounded.
+  const n = typeof bph === 'bigint' ? bph : typeof bph === 'number' && Number.isSafeInteger(bph) ? BigInt(bph) : null;
+  if (n === null || n < 1n || n > MAX_BYTES_PER_HOUR) {
+    throw Errors.invalidParameter(`Invalid BytesPerHour: ${typeof bph === 'bigint' ? bph : JSON.stringify(bph)}. It must be an integer from 1 to ${MAX_BYTES_PER_HOUR}`);
   }
-  return { strategy: 'BytesPerHour', bytesPerHour: bph };
+  return { strategy: 'BytesPerHour', bytesPerHour: n };
 }
 
 /** PUT /{a}/policies/data-retrieval, body `{"Policy":{"Rules":[{"Strategy","BytesPerHour"}]}}` → 204. */

@@ -1,16 +1,10 @@
 import type { VaultRecord } from '../../storage/metadata/types.js';
+import { vaultInventory, type VaultInventory } from '../../domain/inventory.js';
 import type { OpContext } from '../types.js';
 
-/**
- * The figures DescribeVault and ListVaults report. In the default `live` inventory mode they are
- * the current counts. In `daily` mode (AWS-like) they are "as of the last inventory, not live"
- * (DG api-vault-get): 0, 0 and a null LastInventoryDate before the first snapshot.
- */
-export function vaultCounts(ctx: OpContext, v: VaultRecord) {
-  if (ctx.app.config.inventoryMode === 'daily') {
-    return { numberOfArchives: v.inventoryNumberOfArchives, sizeInBytes: v.inventorySizeInBytes, lastInventoryAt: v.lastInventoryAt };
-  }
-  return { numberOfArchives: v.numberOfArchives, sizeInBytes: v.sizeInBytes, lastInventoryAt: v.lastInventoryAt };
+/** The figures DescribeVault and ListVaults report: the vault's inventory in the configured mode. */
+export function vaultCounts(ctx: OpContext, v: VaultRecord): VaultInventory {
+  return vaultInventory(ctx.app.config.inventoryMode, v);
 }
 
 /**

@@ -30,11 +30,14 @@ export interface VaultRecord extends VaultKey {
   /** Live figures, maintained as archives are added and deleted. */
   numberOfArchives: number;
   sizeInBytes: number;
-  /** Last inventory snapshot (null before the first one). */
+  /** Last snapshot of the daily inventory mode (null before the first one). */
   lastInventoryAt: number | null;
   inventoryNumberOfArchives: number;
   inventorySizeInBytes: number;
-  /** Last time an archive was added or deleted (null if never). */
+  /**
+   * Last time an archive was added or deleted (null if never); never moves backwards. The live
+   * inventory mode dates the vault's inventory with it.
+   */
   lastWriteAt: number | null;
 }
 
@@ -237,8 +240,8 @@ export type RetrievalStrategy = 'None' | 'FreeTier' | 'BytesPerHour';
 
 export interface DataRetrievalPolicyRecord {
   strategy: RetrievalStrategy;
-  /** Only for the BytesPerHour strategy. */
-  bytesPerHour: number | null;
+  /** Only for the BytesPerHour strategy: 1 … 2^63−1, so a bigint (exact beyond 2^53). */
+  bytesPerHour: bigint | null;
 }
 
 export interface CapacityUnitRecord {
@@ -486,8 +489,6 @@ export interface JobOutcome {
   pin?: { archiveId: string; blobKey: string } | null;
   /** Leaf digests of the retrieved range (first leaf index, packed 32-byte digests). */
   leaves?: { firstLeaf: number; packed: Buffer } | null;
-  /** Live inventory mode: the vault's inventory snapshot is "taken" at completion. */
-  vaultInventoryAt?: number | null;
 }
 
 export interface ClaimedJob {
@@ -554,8 +555,8 @@ export interface JobRepo {
    */
   takeInventorySnapshots(now: number, cadenceMs: number): Promise<number>;
   /**
-   * Daily inventory mode: the vault's archives as of `asOf` (created by then and not deleted before
-   * it), in the order and with the filters of ArchiveRepoContract.list.
+   * The vault's archives as of `asOf` (created by then and not deleted by then), in the order and
+   * with the filters of ArchiveRepoContract.list: an inventory's contents.
    */
   listArchivesAsOf(vaultId: number, asOf: number, opts: ArchiveListOptions): Promise<ArchiveRecord[]>;
   /**

@@ -49,7 +49,7 @@ export class SqliteArchiveRepo implements ArchiveRepo {
       leaves: db.prepare('SELECT leaves FROM archive_leaves WHERE archive_row = ? ORDER BY seq'),
       tombstone: db.prepare('UPDATE archives SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL'),
       addToVault: db.prepare(
-        'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = ? WHERE id = ?',
+        'UPDATE vaults SET number_of_archives = number_of_archives + 1, size_in_bytes = size_in_bytes + ?, last_write_at = MAX(COALESCE(last_write_at, 0), ?) WHERE id = ?',
       ),
       scrubPage: db.prepare(`SELECT a.*, v.account_id, v.region, v.name AS vault_name FROM archives a JOIN vaults v ON v.id = a.vault_id
         WHERE a.deleted_at IS NULL AND a.archive_id > @after AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)
@@ -57,7 +57,7 @@ export class SqliteArchiveRepo implements ArchiveRepo {
       scrubTotal: db.prepare(`SELECT COUNT(*) AS count, COALESCE(SUM(a.size), 0) AS bytes FROM archives a JOIN vaults v ON v.id = a.vault_id
         WHERE a.deleted_at IS NULL AND (@account IS NULL OR v.account_id = @account) AND (@vault IS NULL OR v.name = @vault)`),
       removeFromVault: db.prepare(
-        'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = ? WHERE id = ?',
+        'UPDATE vaults SET number_of_archives = number_of_archives - 1, size_in_bytes = size_in_bytes - ?, last_write_at = MAX(COALESCE(last_write_at, 0), ?) WHERE id = ?',
       ),
     };
   }

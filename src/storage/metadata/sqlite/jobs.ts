@@ -126,8 +126,6 @@ export class SqliteJobRepo implements JobRepo {
       getLeaves: db.prepare('SELECT first_leaf, leaves FROM job_leaves WHERE job_seq = ?'),
       vaultNotif: db.prepare('SELECT sns_topic, events FROM vault_notifications WHERE vault_id = ?'),
       outbox: db.prepare('INSERT INTO notification_outbox (topic_arn, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)'),
-      liveInventory: db.prepare(`UPDATE vaults SET last_inventory_at = @at, inventory_number_of_archives = number_of_archives,
-          inventory_size_in_bytes = size_in_bytes WHERE id = @vaultId`),
       retry: db.prepare('UPDATE job_queue SET due_at = ?, last_error = ?, claimed_until = NULL, claimed_by = NULL WHERE job_seq = ?'),
       makeDue: db.prepare('UPDATE job_queue SET due_at = ?, claimed_until = NULL, claimed_by = NULL WHERE job_seq = ?'),
       releaseAll: db.prepare('UPDATE job_queue SET claimed_until = NULL, claimed_by = NULL WHERE claimed_until IS NOT NULL'),
@@ -253,7 +251,6 @@ export class SqliteJobRepo implements JobRepo {
       if (o.leaves) this.#s.putLeaves.run(seq, o.leaves.firstLeaf, o.leaves.packed);
       this.#s.dequeue.run(seq);
       const job = toJob(this.#s.bySeq.get(seq) as JobRow);
-      if (o.vaultInventoryAt != null) this.#s.liveInventory.run({ at: o.vaultInventoryAt, vaultId: job.vaultId });
       // "If both a vault config for that event and a per-job SNSTopic exist, both get a message" (DG configuring-notifications).
       const topics: string[] = [];
       if (job.snsTopic) topics.push(job.snsTopic);

@@ -18,6 +18,14 @@ interface CapacityRow {
   expires_at: number;
 }
 
+interface PolicyRow {
+  strategy: RetrievalStrategy;
+  bytes_per_hour: bigint | null;
+}
+
+const toPolicy = (r: PolicyRow | undefined): DataRetrievalPolicyRecord | null =>
+  r ? { strategy: r.strategy, bytesPerHour: r.bytes_per_hour } : null;
+
 const toUnit = (r: CapacityRow): CapacityUnitRecord => ({
   capacityId: r.capacity_id,
   accountId: r.account_id,
@@ -34,7 +42,8 @@ export class SqliteSettingsRepo implements SettingsRepo {
   constructor(db: SqliteDb) {
     this.#db = db;
     this.#s = {
-      getPolicy: db.prepare('SELECT strategy, bytes_per_hour FROM data_retrieval_policies WHERE account_id = ? AND region = ?'),
+      // safeIntegers: bytes_per_hour is read as a bigint, exact up to 2^63−1 (a number would round it).
+      getPolicy: db.prepare('SELECT strategy, bytes_per_hour FROM data_retrieval_policies WHERE account_id = ? AND region = ?').safeIntegers(true),
       putPolicy: db.prepare(
         `INSERT INTO data_retrieval_policies (account_id, region, strategy, bytes_per_hour, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (account_id, region) DO UPDATE SET strategy = excluded.strategy, bytes_per_hour = excluded.bytes_per_hour,
@@ -55,8 +64,7 @@ export class SqliteSettingsRepo implements SettingsRepo {
   }
 
   async getRetrievalPolicy(accountId: string, region: string): Promise<DataRetrievalPolicyRecord | null> {
-    const r = this.#s.getPolicy.get(accountId, region) as { strategy: RetrievalStrategy; bytes_per_hour: number | null } | undefined;
-    return r ? { strategy: r.strategy, bytesPerHour: r.bytes_per_hour } : null;
+    return toPolicy(this.#s.getPolicy.get(accountId, region) as PolicyRow | undefined);
   }
 
   async setRetrievalPolicy(accountId: string, region: string, p: DataRetrievalPolicyRecord, now: number) {
@@ -84,9 +92,8 @@ export class SqliteSettingsRepo implements SettingsRepo {
    */
   admitSync<E>(req: AdmissionRequest, decide: (s: AdmissionSnapshot) => E | null): E | null {
     const { accountId, region, now } = req;
-    const p = this.#s.getPolicy.get(accountId, region) as { strategy: RetrievalStrategy; bytes_per_hour: number | null } | undefined;
     const snapshot: AdmissionSnapshot = {
-      policy: p ? { strategy: p.strategy, bytesPerHour: p.bytes_per_hour } : { strategy: 'None', bytesPerHour: null },
+      policy: toPolicy(this.#s.getPolicy.get(accountId, region) as PolicyRow | undefined) ?? { strategy: 'None', bytesPerHour: null },
       standardBytesInRateWindow: (this.#s.sumBytes.get(accountId, region, now - req.standardRateWindowMs) as { n: number }).n,
       standardBytesLastDay: (this.#s.sumBytes.get(accountId, region, now - DAY_MS) as { n: number }).n,
       expeditedInWindow: (this.#s.countTier.get(accountId, region, 'Expedited', now - req.expeditedWindowMs) as { n: number }).n,
