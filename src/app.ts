@@ -11,6 +11,7 @@ import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobOutputStore } from './jobs/outputs.js';
+import { Metrics } from './lib/metrics.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -43,6 +44,8 @@ export interface App {
    * every due job synchronously (tests).
    */
   readonly jobs: JobEngine;
+  /** Prometheus metrics: requests are recorded by the HTTP layer, storage figures read per scrape. */
+  readonly metrics: Metrics;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -74,6 +77,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   blobMaintenance.start(config.uploadSweepInterval);
   const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
   const jobs = new JobEngine({ config, clock, log, store, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
+  const metrics = new Metrics(async () => ({ stats: await store.stats.snapshot(), now: clock.now() }));
   return {
     config,
     clock,
@@ -85,6 +89,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     blobMaintenance,
     notifier,
     jobs,
+    metrics,
     async close() {
       stopPersistingClock();
       await jobs.stop();

@@ -9,7 +9,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { OffsetClock, type Clock } from '../../src/lib/clock.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { silentLogger, type Logger } from '../../src/lib/logger.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 
 export const TEST_ACCOUNT = '111122223333';
@@ -63,7 +63,9 @@ export interface RawResponse {
   json(): any;
 }
 
-export async function startTestServer(opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { config?: Partial<Config>; clock?: OffsetClock; wallClock?: Clock; dataDir?: string; log?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'firn-test-'));
   const clock = opts.clock ?? new OffsetClock();
   const config = defaultConfig({
@@ -75,7 +77,7 @@ export async function startTestServer(opts: { config?: Partial<Config>; clock?: 
     logLevel: 'silent',
     ...opts.config,
   });
-  const running = await startServer(config, { clock, log: silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
+  const running = await startServer(config, { clock, log: opts.log ?? silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
   const url = running.url;
   const creds = { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET };
   const clients: GlacierClient[] = [];
