@@ -63,9 +63,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log) : () => {};
   const authorizer = new PolicyAuthorizer(store, log);
   const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const wallClock = opts.wallClock ?? new SystemClock();
   const blobMaintenance = new BlobMaintenance(store, blobs, clock, log, {
     uploadIdleMs: config.uploadIdleExpiry,
     finishedRetentionMs: config.uploadIdleExpiry,
+    wallClock,
   });
   try {
     // Before anything listens: no write is in flight, so any temp file or unrecorded blob is a leftover.
@@ -81,7 +83,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   return {
     config,
     clock,
-    wallClock: opts.wallClock ?? new SystemClock(),
+    wallClock,
     log,
     store,
     authorizer,
