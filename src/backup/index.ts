@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, stat, writeFile, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
 import { VERSION } from '../lib/version.js';
@@ -77,9 +77,11 @@ async function copyJobOutputs(fromDataDir: string, toDataDir: string): Promise<n
   return n;
 }
 
-function listBlobs(dbFile: string): { key: string; size: number }[] {
-  const db = new Database(dbFile, { readonly: true });
+/** The blobs a snapshot references. A writable open also turns the copy into a single file (no -wal/-shm beside it). */
+function listBlobs(dbFile: string, writable = false): { key: string; size: number }[] {
+  const db = new Database(dbFile, { readonly: !writable });
   try {
+    if (writable) db.pragma('journal_mode = DELETE');
     return (db.prepare('SELECT blob_key AS key, size FROM blobs').all() as { key: string; size: number }[]).filter((b) => BLOB_KEY_RE.test(b.key));
   } finally {
     db.close();
@@ -108,13 +110,15 @@ export async function backup(dataDir: string, outDir: string, opts: BackupOption
     // Everything in one step once started: a step-wise copy restarts whenever the server writes.
     await store.db.backup(snapshot, { progress: ({ remainingPages }) => Math.max(remainingPages, 100) });
     await opts.afterSnapshot?.();
-    const blobs = listBlobs(snapshot);
+    await chmod(snapshot, 0o600);
+    const blobs = listBlobs(snapshot, true);
     let blobBytes = 0;
     for (const b of blobs) {
-      await copyDurable(blobPath(dataDir, b.key), blobPath(outDir, b.key)).catch((e: unknown) => {
+      const to = blobPath(outDir, b.key);
+      await copyDurable(blobPath(dataDir, b.key), to).catch((e: unknown) => {
         throw new BackupError(`blob ${b.key} referenced by the snapshot is missing from ${dataDir} (${(e as Error).message})`);
       });
-      blobBytes += b.size;
+      blobBytes += (await stat(to)).size;
     }
     const jobOutputs = await copyJobOutputs(dataDir, outDir);
     await copyDurable(join(dataDir, 'master.key'), join(outDir, 'master.key'), 0o600);

@@ -87,6 +87,8 @@ test('a backup taken during concurrent uploads restores every archive acknowledg
     assert.match(b.stdout, /holds master\.key, the key that decrypts every stored secret access key/);
     assert.ok(during > 0, 'uploads ran while the backup did');
     assert.equal(await s.running.app.store.state.get(BACKUP_HOLD_KEY), '0', 'the hold is released');
+    assert.equal(statSync(join(out, 'meta.db')).mode & 0o777, 0o600);
+    assert.ok(!existsSync(join(out, 'meta.db-wal')), 'the snapshot is one self-contained file');
     await s.stop();
 
     const dataDir = join(tmp, 'restored');
