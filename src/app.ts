@@ -13,6 +13,7 @@ import { createNotificationWorker, type NotificationWorker } from './notify/inde
 import { JobEngine } from './jobs/engine.js';
 import { JobOutputStore } from './jobs/outputs.js';
 import { BackgroundScrub } from './storage/scrub.js';
+import { Metrics } from './lib/metrics.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -50,6 +51,8 @@ export interface App {
    * damaged archive or part it finds; `runPass()` runs one pass now.
    */
   readonly scrubber: BackgroundScrub;
+  /** Prometheus metrics: requests are recorded by the HTTP layer, storage figures read per scrape. */
+  readonly metrics: Metrics;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -67,9 +70,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log, config.testControl) : () => {};
   const authorizer = new PolicyAuthorizer(store, log);
   const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const wallClock = opts.wallClock ?? new SystemClock();
   const blobMaintenance = new BlobMaintenance(store, blobs, clock, log, {
     uploadIdleMs: config.uploadIdleExpiry,
     finishedRetentionMs: config.uploadIdleExpiry,
+    wallClock,
   });
   try {
     // Before anything listens: no write is in flight, so any temp file or unrecorded blob is a leftover.
@@ -83,10 +88,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const scrubber = new BackgroundScrub({ store, blobs, log, intervalMs: config.scrubInterval, bytesPerSecond: config.scrubReadRate * 1024 * 1024 });
   scrubber.start();
   const jobs = new JobEngine({ config, clock, log, store, blobs, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
+  const metrics = new Metrics(async () => ({ stats: await store.stats.snapshot(), now: clock.now() }));
+  scrubber.onFinding((f) => metrics.recordScrubFinding(`${f.kind}_${f.reason}`));
   return {
     config,
     clock,
-    wallClock: opts.wallClock ?? new SystemClock(),
+    wallClock,
     log,
     store,
     authorizer,
@@ -95,6 +102,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     notifier,
     jobs,
     scrubber,
+    metrics,
     async close() {
       stopPersistingClock();
       await scrubber.stop();

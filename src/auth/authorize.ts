@@ -1,4 +1,4 @@
-import { Errors } from '../domain/errors.js';
+import { Errors, withReason } from '../domain/errors.js';
 import { parseVaultArn } from '../domain/arn.js';
 import type { Caller } from '../operations/types.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
@@ -30,16 +30,18 @@ export function callerArn(c: Caller): string {
   return c.userName === null ? `arn:aws:iam::${c.accountId}:root` : `arn:aws:iam::${c.accountId}:user/${c.userName}`;
 }
 
-export function denied(req: AuthzRequest, explicit = false): Error {
-  return Errors.accessDenied(
+/** The 403 AWS answers; `reason` (access log only) says which rule refused it. */
+export function denied(req: AuthzRequest, explicit = false, reason?: string): Error {
+  const e = Errors.accessDenied(
     `User: ${callerArn(req.caller)} is not authorized to perform: ${req.action} on resource: ${req.resource}` + (explicit ? ' with an explicit deny' : ''),
   );
+  return reason === undefined ? e : withReason(e, reason);
 }
 
 /** Same-account requests are allowed; any other account is refused (no policies evaluated). */
 export class AccountBoundaryAuthorizer implements Authorizer {
   async authorize(req: AuthzRequest): Promise<void> {
-    if (req.caller.accountId !== req.resourceAccountId) throw denied(req);
+    if (req.caller.accountId !== req.resourceAccountId) throw denied(req, false, 'cross-account request');
   }
 }
 
@@ -102,6 +104,7 @@ export class PolicyAuthorizer implements Authorizer {
     }
 
     const resource: Policy[] = [];
+    const resourceKinds: string[] = [];
     let tags: Record<string, string> | null = null;
     const va = parseVaultArn(req.resource);
     if (va) {
@@ -111,12 +114,18 @@ export class PolicyAuthorizer implements Authorizer {
         const access = await this.#store.vaults.getAccessPolicy(vault.id);
         if (access !== null) {
           const p = this.#parse(access, 'resource');
-          if (p) resource.push(p);
+          if (p) {
+            resource.push(p);
+            resourceKinds.push('vault access policy');
+          }
         }
         const lock = await this.#store.locks.get(vault.id, req.now);
         if (lock) {
           const p = this.#parse(lock.policy, 'resource');
-          if (p) resource.push(p);
+          if (p) {
+            resource.push(p);
+            resourceKinds.push(`vault lock policy (${lock.state})`);
+          }
         }
       }
     }
@@ -124,17 +133,17 @@ export class PolicyAuthorizer implements Authorizer {
     const ev: EvalRequest = { action: req.action, resource: req.resource, caller, context: requestContext(req, tags) };
     const idResults = identity.map((p) => evaluatePolicy(p, ev));
     const resResults = resource.map((p) => evaluatePolicy(p, ev));
-    const deny = [...idResults, ...resResults].find((r) => r.deny);
-    if (deny) {
-      this.#log?.debug({ action: req.action, resource: req.resource, caller: callerArn(caller), by: deny.denyBy }, 'explicit deny');
-      throw denied(req, true);
-    }
+    const denies = [...idResults.map((r) => ['identity policy', r] as const), ...resResults.map((r, i) => [resourceKinds[i]!, r] as const)];
+    const deny = denies.find(([, r]) => r.deny);
+    if (deny) throw denied(req, true, `explicit deny in ${deny[0]}, statement ${deny[1].denyBy}`);
     const identityAllows = isRoot || idResults.some((r) => r.allowDirect);
     const any = (f: (r: PolicyResult) => boolean) => resResults.some(f);
     const allowed = sameAccount
       ? identityAllows || any((r) => r.allowDirect)
       : identityAllows && any((r) => r.allowDirect || r.allowViaAccount);
-    if (!allowed) throw denied(req);
+    if (!allowed) {
+      throw denied(req, false, sameAccount ? 'no policy allows it' : 'cross-account: needs an allow in both the caller\'s identity policy and the vault access policy');
+    }
   }
 }
 

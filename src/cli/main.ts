@@ -7,6 +7,8 @@ import { DataDirError } from '../storage/data-dir.js';
 import { exportLines } from '../auth/bootstrap.js';
 import { AdminError } from '../auth/admin.js';
 import { registerAdminCommands, run, withStore } from './admin.js';
+import { registerBackupCommands } from './backup.js';
+import { VERSION } from '../lib/version.js';
 
 /** Adds one `--flag <value>` per config key, and returns flag values keyed by config name. */
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
@@ -24,7 +26,9 @@ function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Reco
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('firn').description('Firn: a self-hosted archive server that speaks the Amazon Glacier vault API');
+  const program = new Command('firn')
+    .description('Firn: a self-hosted archive server that speaks the Amazon Glacier vault API')
+    .version(VERSION, '-V, --version');
 
   const serve = program.command('serve').description('run the server (embedded SQLite + files in the data directory by default)');
   const serveFlags = addConfigOptions(serve);
@@ -91,6 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     );
 
   registerAdminCommands(program);
+  registerBackupCommands(program);
 
   await program.parseAsync(argv);
 }

@@ -344,6 +344,20 @@ export const schema = {
     description: 'The background scrub reads at most this many MiB per second, so that it leaves the disk to requests.',
     parse: int(1, 1_000_000),
   },
+  metrics: {
+    env: 'FIRN_METRICS',
+    flag: '--metrics',
+    default: true,
+    description: 'Serve Prometheus metrics at GET /_firn/metrics (see docs/operations.md). false turns the endpoint off (404).',
+    parse: bool,
+  },
+  metricsToken: {
+    env: 'FIRN_METRICS_TOKEN',
+    flag: '--metrics-token',
+    default: '',
+    description: 'When set, GET /_firn/metrics requires `Authorization: Bearer <token>` (401 otherwise). Never logged.',
+    parse: str(/^\S{16,256}$/, 'must be 16 to 256 characters without spaces'),
+  },
 } satisfies Record<string, ConfigKey<unknown>>;
 
 export type Schema = typeof schema;

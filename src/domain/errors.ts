@@ -9,6 +9,12 @@ export class GlacierError extends Error {
   readonly status: number;
   readonly type: ErrorType;
   readonly headers: Record<string, string>;
+  /**
+   * What an operator needs to know about a refusal that the client's message does not say (e.g.
+   * that an access key exists but is disabled). Goes to the access log only, never to the client,
+   * and never holds a secret.
+   */
+  reason?: string;
 
   constructor(code: string, status: number, message: string, type: ErrorType = 'Client', headers: Record<string, string> = {}) {
     super(message);
@@ -53,6 +59,12 @@ export const Errors = {
   /** Anything unexpected: the details go to the log, never to the client. */
   internal: () => new GlacierError('ServiceUnavailableException', 500, 'Internal server error', 'Server'),
 } as const;
+
+/** Attaches an operator-facing reason (access log only) and returns the error. */
+export function withReason(e: GlacierError, reason: string): GlacierError {
+  e.reason = reason;
+  return e;
+}
 
 export function isGlacierError(e: unknown): e is GlacierError {
   return e instanceof GlacierError;

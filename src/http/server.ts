@@ -2,13 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
-import { Errors, GlacierError, isGlacierError } from '../domain/errors.js';
+import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
 import { requestId as newRequestId } from '../domain/ids.js';
 import { resourceArn } from '../auth/resources.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
 import { parseAuthorization, verifySignature, EMPTY_SHA256, SIGNATURE_MISMATCH, type SignableRequest } from './sigv4.js';
 import { handlers } from '../operations/index.js';
+import { observeRequest } from './observe.js';
 import type { Caller, OpContext, OpInput, OpResult } from '../operations/types.js';
 
 const GLACIER_VERSION = '2012-06-01';
@@ -44,6 +45,7 @@ export function createHttpServer(app: App | Promise<App>, opts: HttpOptions = {}
 
 async function handle(app: App, router: Router, opts: HttpOptions, req: IncomingMessage, res: ServerResponse) {
   const started = process.hrtime.bigint();
+  const bytesWrittenBefore = req.socket.bytesWritten;
   const reqId = newRequestId();
   res.setHeader('x-amzn-RequestId', reqId);
   res.setHeader('Date', new Date(app.wallClock.now()).toUTCString());
@@ -53,6 +55,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   const rawQuery = qIdx < 0 ? '' : url.slice(qIdx + 1);
   let opName = '-';
   let caller: Caller | null = null;
+  let failure: unknown = undefined;
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -118,6 +121,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
     const result = await handlers[route.op](ctx, input);
     await writeResult(res, result);
   } catch (e) {
+    failure = e;
     if ((abort.signal.aborted || res.destroyed || req.socket.destroyed) && !isGlacierError(e)) {
       // The client went away mid-request (e.g. reset while sending a body): nobody to answer.
       app.log.debug({ reqId, op: opName, err: e }, 'client disconnected');
@@ -128,11 +132,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
     if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     writeError(app, res, e, opName);
   } finally {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    app.log.info(
-      { reqId, op: opName, method: req.method, path: rawPath, status: res.statusCode, ms: Math.round(ms * 10) / 10, account: caller?.accountId, key: caller?.accessKeyId },
-      'request',
-    );
+    observeRequest(app, { req, res, reqId, op: opName, path: rawPath, started, caller, failure, written: bytesWrittenBefore });
   }
 }
 
@@ -188,7 +188,10 @@ async function authenticate(
     throw Errors.unrecognizedClient('The security token included in the request is invalid.');
   }
   const key = await app.store.accounts.getAccessKey(auth.accessKeyId);
-  if (!key || key.status !== 'Active') throw Errors.unrecognizedClient('The security token included in the request is invalid.');
+  if (!key || key.status !== 'Active') {
+    const e = Errors.unrecognizedClient('The security token included in the request is invalid.');
+    throw withReason(e, key ? `access key ${key.accessKeyId} is disabled` : `unknown access key ${auth.accessKeyId}`);
+  }
   const payloadHash = contentSha256 ?? (body && body.length > 0 ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256);
   verifySignature(signable, auth, key.secret, payloadHash, app.wallClock.now());
   const caller: Caller = {

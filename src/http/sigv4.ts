@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Errors } from '../domain/errors.js';
+import { Errors, withReason } from '../domain/errors.js';
 
 /**
  * Server-side AWS Signature Version 4 verification (header form), as Glacier uses it.
@@ -236,6 +236,6 @@ export function verifySignature(
   const a = Buffer.from(expected, 'hex');
   const b = Buffer.from(auth.signature, 'hex');
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw Errors.invalidSignature(SIGNATURE_MISMATCH);
+    throw withReason(Errors.invalidSignature(SIGNATURE_MISMATCH), 'signature mismatch: wrong secret key, or something between client and server changed the path, query or a signed header');
   }
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { BlobStore } from './types.js';
+import { blobDeletionHeld } from '../../backup/hold.js';
 
 export interface BlobMaintenanceOptions {
   /** "Uploads may be reclaimed after 24 h of inactivity" (DG uploading-archive-mpu). */
@@ -11,6 +12,8 @@ export interface BlobMaintenanceOptions {
    * archive id and a repeated Abort answers 204 ("idempotent for a short period", DG uploading-archive-mpu).
    */
   finishedRetentionMs: number;
+  /** Real time, for the backup hold (`firn backup` writes it in wall-clock time). */
+  wallClock: Clock;
 }
 
 /**
@@ -50,12 +53,18 @@ export class BlobMaintenance {
     return { removedTemp, removedOrphans, collected };
   }
 
-  /** Deletes every blob whose last reference is gone. Returns how many. */
+  /** Deletes every blob whose last reference is gone, unless a backup holds deletions. Returns how many. */
   async collect(): Promise<number> {
     let n = 0;
     for (;;) {
       const keys = await this.#store.blobs.garbage(100);
       if (keys.length === 0) return n;
+      // Checked after reading the garbage list: a blob already garbage then is in no snapshot
+      // taken after the hold was set, so deleting it cannot break that backup.
+      if (await blobDeletionHeld(this.#store.state, this.#opts.wallClock.now())) {
+        this.#log.debug({ pending: keys.length }, 'blob deletion held while a backup runs');
+        return n;
+      }
       for (const k of keys) await this.#blobs.delete(k);
       await this.#store.blobs.forget(keys);
       n += keys.length;

@@ -54,6 +54,8 @@ export interface BlobStore extends BlobReaderContract {
   size(key: string): Promise<number | null>;
   /** Deletes one blob (a manifest's members are not touched). Idempotent. */
   delete(key: string): Promise<void>;
+  /** Resolves when the store can be reached (readiness checks); rejects with the reason otherwise. */
+  check(): Promise<void>;
   /** Every committed key, in no particular order (start-up reconciliation of orphans). */
   list(): AsyncIterable<string>;
   close(): Promise<void>;

@@ -164,6 +164,31 @@ export interface StateRepo {
   put(key: string, value: string): Promise<void>;
 }
 
+/** Figures for metrics, read at scrape time (see StatsRepo). Times are domain-clock epoch ms. */
+export interface OperationalStats {
+  vaults: number;
+  /** Live archives and their bytes, from the per-vault counters (no archive scan). */
+  archives: number;
+  archiveBytes: number;
+  /** Jobs waiting to run (or running) in the queue. */
+  jobQueueDepth: number;
+  /** The earliest due time in the queue, or null when it is empty. */
+  oldestQueuedDueAt: number | null;
+  /** Jobs within their retention window by status (InProgress, Succeeded, Failed). */
+  jobsByStatus: Record<string, number>;
+  /** Notifications not yet delivered, those among them that failed at least once, and the oldest one's creation time. */
+  outboxPending: number;
+  outboxFailing: number;
+  outboxOldestPendingAt: number | null;
+}
+
+/** Read-only figures for operators. Must stay cheap at any size: no query may scan archives. */
+export interface StatsRepo {
+  snapshot(): Promise<OperationalStats>;
+  /** Highest applied migration and the highest this build knows; rejects when the database cannot be read. */
+  schema(): Promise<{ applied: number; expected: number }>;
+}
+
 export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly vaults: VaultRepo;
@@ -181,6 +206,8 @@ export interface MetadataStore {
   readonly jobs: JobRepo;
   /** Vault locks. */
   readonly locks: VaultLockRepo;
+  /** Figures for /_firn/metrics and /_firn/ready. */
+  readonly stats: StatsRepo;
   close(): Promise<void>;
 }
 

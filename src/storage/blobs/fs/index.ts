@@ -132,6 +132,13 @@ export class FsBlobStore implements BlobStore {
     return Readable.from(gen(), { objectMode: false, ...(signal ? { signal } : {}) });
   }
 
+  async check(): Promise<void> {
+    for (const dir of [this.#data, this.#tmp]) {
+      const st = await stat(dir);
+      if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.#path(key), { force: true });
   }

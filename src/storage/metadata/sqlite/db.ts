@@ -28,15 +28,19 @@ export function openSqlite(file: string): SqliteDb {
   return db;
 }
 
+/** The migration files in order, with their version numbers. */
+export function migrationFiles(dir = migrationsDir()): { file: string; version: number }[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+    .sort()
+    .map((file) => ({ file, version: Number(file.slice(0, 3)) }));
+}
+
 export function migrate(db: SqliteDb, dir = migrationsDir()): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  const files = readdirSync(dir)
-    .filter((f) => /^\d{3}_.+\.sql$/.test(f))
-    .sort();
   let count = 0;
-  for (const f of files) {
-    const version = Number(f.slice(0, 3));
+  for (const { file: f, version } of migrationFiles(dir)) {
     if (applied.has(version)) continue;
     const sql = readFileSync(join(dir, f), 'utf8');
     db.transaction(() => {

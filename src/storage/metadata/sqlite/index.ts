@@ -11,6 +11,7 @@ import { SqliteJobRepo } from './jobs.js';
 import { SqliteBlobRepo } from './blobs.js';
 import { SqliteArchiveRepo } from './archives.js';
 import { SqliteUploadRepo } from './uploads.js';
+import { SqliteStatsRepo } from './stats.js';
 import type { MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -26,6 +27,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly settings: SqliteSettingsRepo;
   readonly outbox: SqliteOutboxRepo;
   readonly jobs: SqliteJobRepo;
+  readonly stats: SqliteStatsRepo;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -40,6 +42,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.settings = new SqliteSettingsRepo(this.db);
     this.outbox = new SqliteOutboxRepo(this.db);
     this.jobs = new SqliteJobRepo(this.db, this.blobs, this.settings);
+    this.stats = new SqliteStatsRepo(this.db);
   }
 
   async close() {
