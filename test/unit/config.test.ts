@@ -62,7 +62,7 @@ test('durations: one notation everywhere; a bare number is refused, not guessed'
   for (const [name, key] of Object.entries(schema) as [string, ConfigKey<unknown>][]) {
     if (!key.format || key.default === null) continue;
     const shown = showDefault(key);
-    assert.match(shown, /^\d+(ms|s|m|h)$/, name);
+    assert.match(shown, /^(0|\d+(ms|s|m|h))$/, name);
     assert.equal(loadConfig({ [key.env]: shown })[name as keyof typeof schema], key.default, name);
   }
   assert.equal(formatDuration(86_400_000), '24h');
