@@ -179,6 +179,10 @@ test('the background scrub reports findings to listeners (e.g. metrics) and logs
   const f = seen.find((x) => x.archiveId === id);
   assert.deepEqual(f && { vault: f.vaultName, kind: f.kind, mib: f.firstBadMiB, reason: f.reason }, { vault: 'scrub-bg', kind: 'archive', mib: 0, reason: 'mismatch' });
   assert.ok(logLines.some((l) => l.archiveId === id && l.level === 50 && /damaged archive/.test(l.msg)));
+  // The app counts them in /_firn/metrics, labelled by kind and reason only.
+  const metrics = await (await fetch(`${s.url}/_firn/metrics`)).text();
+  const count = /^firn_scrub_findings_total\{kind="archive_mismatch"\} (\d+)$/m.exec(metrics);
+  assert.ok(count && Number(count[1]) >= 1, 'firn_scrub_findings_total{kind="archive_mismatch"} counts the finding');
 });
 
 test('FIRN_SCRUB_INTERVAL runs passes on its own', async () => {
