@@ -3,6 +3,7 @@ import { reduceDigests } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
 import { header } from '../common.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
+import { withIdleTimeout } from '../../lib/streams.js';
 
 /**
  * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
@@ -84,32 +85,6 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
     tree.cancel();
     await writer.abort();
     throw e;
-  }
-}
-
-/**
- * The body's chunks, or 408 RequestTimeoutException once none has arrived for `ms` (DG api-error-responses:
- * "upload body not received in time"). The request is not destroyed here, so the error response
- * still reaches the client; the server closes the connection after it because the body is unread.
- */
-export async function* withIdleTimeout(source: AsyncIterable<Buffer>, ms: number): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Errors.requestTimeout(`No part of the request body arrived for ${Math.round(ms / 1000)} seconds`)), ms);
-    });
-    const next = it.next();
-    try {
-      const r = await Promise.race([next, timeout]);
-      if (r.done) return;
-      yield r.value;
-    } catch (e) {
-      next.catch(() => {});
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
