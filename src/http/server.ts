@@ -284,8 +284,12 @@ export function writeError(app: App, res: ServerResponse, e: unknown, op: string
   let ge: GlacierError;
   if (isGlacierError(e)) ge = e;
   else {
-    ge = Errors.internal();
-    app.log.error({ err: e, op }, 'unhandled error');
+    const full = app.space.refusal(e);
+    if (full) ge = full;
+    else {
+      ge = Errors.internal();
+      app.log.error({ err: e, op }, 'unhandled error');
+    }
   }
   if (res.headersSent) {
     res.destroy();

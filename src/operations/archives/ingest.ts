@@ -50,12 +50,25 @@ export interface Ingested {
 /**
  * Streams the request body into a new blob while computing the linear SHA-256 and the tree hash,
  * then checks both against what the client signed and declared. Only a body that matches both is
- * committed (fsync, rename, fsync dir); on any failure the temp file is removed and nothing is
- * stored. Memory use is bounded by the writer's batch, whatever the size.
+ * committed (fsync, rename, fsync dir); on any failure (a full disk included) the temp file is
+ * removed and nothing is stored. Memory use is bounded by the writer's batch, whatever the size.
  */
 export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const stream = input.stream;
   if (!stream) throw Errors.missingParameter('The request body is missing');
+  // Refused before a byte is read when it would eat into the free-space reserve.
+  const release = await ctx.app.space.admit(expectedLength);
+  let stored = false;
+  try {
+    const r = await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
+    stored = true;
+    return r;
+  } finally {
+    release(stored);
+  }
+}
+
+async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['stream']>, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const writer = await ctx.app.blobs.create();
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
