@@ -4,6 +4,9 @@ import type { OpContext, OpInput } from '../types.js';
 import { header } from '../common.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
 import { withIdleTimeout } from '../../lib/streams.js';
+import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
+
+const BATCHES_IN_FLIGHT = 4;
 
 /**
  * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
@@ -74,10 +77,34 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
     let size = 0;
+    // Each byte is copied once, into a shared batch that the file write and both hashes read in
+    // place; the first batch is sized to the body. A batch goes back to the pool when all three
+    // are done with it, and at most BATCHES_IN_FLIGHT per upload are (backpressure).
+    const inflight: Promise<void>[] = [];
+    let batch: Buffer | null = null;
+    let len = 0;
+    const dispatch = async () => {
+      const b = batch!;
+      const n = len;
+      batch = null;
+      len = 0;
+      const done = Promise.all([linear.updateShared(b, n), tree.updateShared(b, n), writer.writeShared(b, n)]).then(() => giveBatch(b));
+      done.catch(() => {}); // awaited below, or abandoned when the upload fails
+      inflight.push(done);
+      if (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift();
+    };
     for await (const chunk of withIdleTimeout(stream as AsyncIterable<Buffer>, ctx.app.config.uploadBodyTimeout)) {
       size += chunk.length;
-      await Promise.all([linear.update(chunk), tree.update(chunk), writer.write(chunk)]);
+      for (let off = 0; off < chunk.length; ) {
+        const r = fillBatch((batch ??= takeBatch(expectedLength - size + chunk.length - off)), len, chunk, off);
+        batch = r.buf;
+        len += r.copied;
+        off += r.copied;
+        if (len === BATCH) await dispatch();
+      }
     }
+    if (len > 0) await dispatch();
+    await Promise.all(inflight);
     if (size !== expectedLength) {
       throw Errors.invalidParameter(`The request body was ${size} bytes long but Content-Length is ${expectedLength}`);
     }
