@@ -6,7 +6,7 @@ import { Sha256Worker } from '../../lib/sha256-worker.js';
 import { withIdleTimeout } from '../../lib/streams.js';
 import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
 
-const BATCHES_IN_FLIGHT = 4;
+const BATCHES_IN_FLIGHT = 8;
 
 /**
  * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
