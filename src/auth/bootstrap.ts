@@ -42,15 +42,17 @@ export async function ensureRootCredentials(store: MetadataStore, config: Config
     const current = await store.accounts.getAccessKey(config.rootAccessKeyId);
     const same =
       current?.accountId === config.accountId && current.userName === null && current.status === 'Active' && current.secret === config.rootSecretAccessKey;
-    if (!same) await store.accounts.ensureAccount(config.accountId, now);
-    if (!same) await store.accounts.putAccessKey({
-      accessKeyId: config.rootAccessKeyId,
-      accountId: config.accountId,
-      userName: null,
-      secret: config.rootSecretAccessKey,
-      status: 'Active',
-      createdAt: now,
-    });
+    if (!same) {
+      await store.accounts.ensureAccount(config.accountId, now);
+      await store.accounts.putAccessKey({
+        accessKeyId: config.rootAccessKeyId,
+        accountId: config.accountId,
+        userName: null,
+        secret: config.rootSecretAccessKey,
+        status: 'Active',
+        createdAt: now,
+      });
+    }
     return { accountId: config.accountId, accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey, generated: false };
   }
   const existing = (await store.accounts.findRootKeys()).find((k) => k.status === 'Active');

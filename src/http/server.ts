@@ -161,6 +161,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
       contentSha256,
     };
     const result = await handlers[route.op](ctx, input);
+    if (route.streaming) app.space.stored();
     await writeResult(res, result);
   } catch (e) {
     failure = e;

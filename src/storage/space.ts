@@ -20,7 +20,7 @@ export function isStorageFull(e: unknown): boolean {
  * still have room, and deleting archives frees space without a restart. Reads need no space.
  *
  * A full disk (ENOSPC, SQLITE_FULL) is a known condition: it becomes a 507 that says so, and it is
- * logged once per episode (the episode ends when an upload is stored again).
+ * logged once per episode (the episode ends when an upload is acknowledged again).
  */
 export class DiskSpace {
   readonly #dir: string;
@@ -43,9 +43,9 @@ export class DiskSpace {
 
   /**
    * Admits `bytes` of new archive data, or throws 507. Call the returned function when the upload
-   * has finished, saying whether it was stored: from then on its bytes are on disk or gone.
+   * has finished (stored or not): from then on its bytes are on disk or gone.
    */
-  async admit(bytes: number): Promise<(stored: boolean) => void> {
+  async admit(bytes: number): Promise<() => void> {
     const free = await this.free();
     if (free - this.#inFlight - bytes < this.#reserve) {
       throw this.#refuse(
@@ -55,15 +55,18 @@ export class DiskSpace {
     }
     this.#inFlight += bytes;
     let released = false;
-    return (stored) => {
+    return () => {
       if (released) return;
       released = true;
       this.#inFlight -= bytes;
-      if (stored && this.#episode) {
-        this.#episode = false;
-        this.#log.warn({ reserve: this.#reserve }, 'storage has room again: uploads are stored again');
-      }
     };
+  }
+
+  /** New data was stored (an upload acknowledged): a full-disk episode, if any, is over. */
+  stored(): void {
+    if (!this.#episode) return;
+    this.#episode = false;
+    this.#log.warn({ reserve: this.#reserve }, 'storage has room again: uploads are stored again');
   }
 
   /** The client-facing error for a full-disk error from the file system or SQLite; null for any other error. */

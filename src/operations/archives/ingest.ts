@@ -61,13 +61,10 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
   if (!stream) throw Errors.missingParameter('The request body is missing');
   // Refused before a byte is read when it would eat into the free-space reserve.
   const release = await ctx.app.space.admit(expectedLength);
-  let stored = false;
   try {
-    const r = await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
-    stored = true;
-    return r;
+    return await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
   } finally {
-    release(stored);
+    release();
   }
 }
 
