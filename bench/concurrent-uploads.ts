@@ -3,19 +3,18 @@
  * Not a test: `node --import tsx bench/concurrent-uploads.ts [--root DIR] [--clients 200] [--rounds 3]`.
  *
  * `--root` is the Firn source tree to run (default: this one), so that two commits can be
- * compared on the same machine: the server runs as `node --import tsx <root>/test/helpers/firn-cli.ts serve`.
+ * compared on the same machine: the server runs as `node --import tsx <root>/test/helpers/firn-cli.ts serve`
+ * (test/helpers/child-server.ts).
  * Prints, per round, the server's peak RSS (VmHWM after a clear_refs reset, and the polled
  * maximum) over the whole burst, and how many uploads got their 201.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:http';
 import { RssSampler } from './servers.js';
-import { freePort } from '../test/helpers/child-server.js';
-import { httpAnswers } from '../test/helpers/http-probe.js';
-import { signedUploadHeaders, TEST_ACCOUNT, TEST_KEY, TEST_SECRET } from '../test/helpers/server.js';
+import { ChildServer } from '../test/helpers/child-server.js';
+import { signedUploadHeaders, TEST_KEY, TEST_SECRET } from '../test/helpers/server.js';
 import { seededBytes } from '../test/helpers/glacier-raw.js';
 import { signedRequest } from '../test/helpers/server.js';
 import { treeHash } from '../src/domain/treehash.js';
@@ -31,31 +30,17 @@ const ROUNDS = Number(flag('rounds', '3'));
 const SIZE = 1024 * 1024;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'firn-rss-'));
-const port = await freePort();
-const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/firn-cli.ts'), 'serve'], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    FIRN_HOST: '127.0.0.1',
-    FIRN_PORT: String(port),
-    FIRN_DATA_DIR: dataDir,
-    FIRN_ACCOUNT_ID: TEST_ACCOUNT,
-    FIRN_ROOT_ACCESS_KEY_ID: TEST_KEY,
-    FIRN_ROOT_SECRET_ACCESS_KEY: TEST_SECRET,
-    FIRN_LOG_LEVEL: 'warn',
-  },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const url = `http://127.0.0.1:${port}`;
+const server = new ChildServer({ dataDir, command: [process.execPath, '--import', 'tsx', join(ROOT, 'test/helpers/firn-cli.ts')] });
+await server.start();
+const url = server.url;
 try {
-  while (!(await httpAnswers(`${url}/_firn/health`))) await new Promise((r) => setTimeout(r, 100));
   const creds = { accessKeyId: TEST_KEY, secretAccessKey: TEST_SECRET };
   await signedRequest(url, { method: 'PUT', path: '/-/vaults/rss', creds });
   const data = seededBytes('rss', SIZE);
   const th = treeHash(data);
   const path = '/-/vaults/rss/archives';
-  const sampler = new RssSampler(proc.pid!);
-  console.log(`root ${ROOT}, ${CLIENTS} concurrent uploads of ${SIZE} bytes, idle RSS ${(RssSampler.read(proc.pid!).rss / 1e6).toFixed(0)} MB`);
+  const sampler = new RssSampler(server.pid);
+  console.log(`root ${ROOT}, ${CLIENTS} concurrent uploads of ${SIZE} bytes, idle RSS ${(RssSampler.read(server.pid).rss / 1e6).toFixed(0)} MB`);
   for (let round = 1; round <= ROUNDS; round++) {
     // Signed up front, so that the requests leave together.
     const headers = await Promise.all(Array.from({ length: CLIENTS }, () => signedUploadHeaders(url, creds, path, data, th)));
@@ -78,6 +63,6 @@ try {
     console.log(`round ${round}: peak RSS ${(peak / 1e6).toFixed(0)} MB, ${ok}/${CLIENTS} answered 201`);
   }
 } finally {
-  proc.kill('SIGKILL');
+  await server.kill();
   rmSync(dataDir, { recursive: true, force: true });
 }
