@@ -14,6 +14,7 @@ import { JobEngine } from './jobs/engine.js';
 import { JobOutputStore } from './jobs/outputs.js';
 import { BackgroundScrub } from './storage/scrub.js';
 import { Metrics } from './lib/metrics.js';
+import { DiskSpace } from './storage/space.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -53,6 +54,8 @@ export interface App {
   readonly scrubber: BackgroundScrub;
   /** Prometheus metrics: requests are recorded by the HTTP layer, storage figures read per scrape. */
   readonly metrics: Metrics;
+  /** Free space on the data directory and the reserve that uploads may not eat into. */
+  readonly space: DiskSpace;
   /** Closes everything the app opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -103,6 +106,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     jobs,
     scrubber,
     metrics,
+    space: new DiskSpace(config.dataDir, config.freeSpaceReserve, log),
     async close() {
       stopPersistingClock();
       await scrubber.stop();

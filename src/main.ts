@@ -37,7 +37,7 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
   let resolveApp!: (app: App) => void;
   let rejectApp!: (e: unknown) => void;
   const appReady = new Promise<App>((res, rej) => ((resolveApp = res), (rejectApp = rej)));
-  const server = createHttpServer(appReady, { internal: internalHandlers });
+  const server = createHttpServer(appReady, { internal: internalHandlers, headersTimeout: config.headersTimeout });
   let app: App | undefined;
   let root: RootCredentials;
   try {

@@ -38,15 +38,21 @@ export function randomAccountId(): string {
  */
 export async function ensureRootCredentials(store: MetadataStore, config: Config, now: number): Promise<RootCredentials> {
   if (config.accountId) {
-    await store.accounts.ensureAccount(config.accountId, now);
-    await store.accounts.putAccessKey({
-      accessKeyId: config.rootAccessKeyId,
-      accountId: config.accountId,
-      userName: null,
-      secret: config.rootSecretAccessKey,
-      status: 'Active',
-      createdAt: now,
-    });
+    // Written only when it changed, so that a server can start on a full disk.
+    const current = await store.accounts.getAccessKey(config.rootAccessKeyId);
+    const same =
+      current?.accountId === config.accountId && current.userName === null && current.status === 'Active' && current.secret === config.rootSecretAccessKey;
+    if (!same) {
+      await store.accounts.ensureAccount(config.accountId, now);
+      await store.accounts.putAccessKey({
+        accessKeyId: config.rootAccessKeyId,
+        accountId: config.accountId,
+        userName: null,
+        secret: config.rootSecretAccessKey,
+        status: 'Active',
+        createdAt: now,
+      });
+    }
     return { accountId: config.accountId, accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey, generated: false };
   }
   const existing = (await store.accounts.findRootKeys()).find((k) => k.status === 'Active');

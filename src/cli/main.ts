@@ -9,6 +9,7 @@ import { AdminError } from '../auth/admin.js';
 import { registerAdminCommands, run, withStore } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { VERSION } from '../lib/version.js';
+import { installProcessGuards } from '../lib/process-guards.js';
 
 /** Adds one `--flag <value>` per config key, and returns flag values keyed by config name. */
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`firn: ${e instanceof DataDirError ? e.message : `cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`}\n`);
       process.exit(1);
     }
+    installProcessGuards(running.app.log);
     const { root } = running;
     if (root.generated) {
       process.stderr.write(

@@ -81,6 +81,21 @@ export function showDefault(key: ConfigKey<unknown>): string {
   return typeof key.default === 'object' ? JSON.stringify(key.default) : String(key.default);
 }
 
+/** Sizes: a number of bytes, or with a binary unit: `64KiB`, `512MiB`, `2GiB`, `1TiB`. */
+export const parseSize = (raw: string): number => {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(raw.trim());
+  if (!m) throw new ConfigValueError('must be a size such as 0, 1048576, 512MiB or 2GiB');
+  const n = Number(m[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(m[2] ?? 'B');
+  if (!Number.isSafeInteger(n)) throw new ConfigValueError('is too large');
+  return n;
+};
+
+/** The shortest exact way to write a size as parseSize reads it (`256MiB`). */
+export function formatSize(n: number): string {
+  for (const [i, unit] of [[4, 'TiB'], [3, 'GiB'], [2, 'MiB'], [1, 'KiB']] as const) if (n > 0 && n % 1024 ** i === 0) return `${n / 1024 ** i}${unit}`;
+  return String(n);
+}
+
 export const schema = {
   host: {
     env: 'FIRN_HOST',
@@ -303,8 +318,24 @@ export const schema = {
     flag: '--upload-body-timeout',
     default: parseDuration('2m'),
     description:
-      'An upload (UploadArchive, UploadMultipartPart) whose body sends no byte for this long (real time) is refused with 408 RequestTimeoutException and nothing is stored.',
+      'A request body that sends no byte for this long (real time) is refused with 408 RequestTimeoutException and the connection closed; for an upload (UploadArchive, UploadMultipartPart) nothing is stored.',
     ...duration,
+  },
+  headersTimeout: {
+    env: 'FIRN_HEADERS_TIMEOUT',
+    flag: '--headers-timeout',
+    default: parseDuration('20s'),
+    description: 'A client must send the complete request headers within this long (real time) of starting a request, or it is answered 408 and the connection closed.',
+    ...duration,
+  },
+  freeSpaceReserve: {
+    env: 'FIRN_FREE_SPACE_RESERVE',
+    flag: '--free-space-reserve',
+    default: 256 * 1024 * 1024,
+    description:
+      'Free space (bytes; or with a unit: 512MiB, 2GiB) kept on the data directory\'s file system: uploads that would leave less are refused (507), so metadata writes, DeleteArchive, AbortMultipartUpload and InitiateJob keep working on a disk that uploads filled.',
+    parse: (raw: string) => parseSize(raw),
+    format: (v: number) => formatSize(v),
   },
   uploadSweepInterval: {
     env: 'FIRN_UPLOAD_SWEEP_INTERVAL',

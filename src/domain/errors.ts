@@ -42,6 +42,8 @@ export const Errors = {
   // The DG says 503 (Server); SDKs key on the body code. 503 also makes SDKs retry, as AWS intends.
   insufficientCapacity: err('InsufficientCapacityException', 503, 'Server'),
   invalidParameter: err('InvalidParameterValueException', 400),
+  /** A request body over the server's limit: 413 Content Too Large (RFC 9110 §15.5.14). */
+  payloadTooLarge: err('InvalidParameterValueException', 413),
   invalidSignature: err('InvalidSignatureException', 403),
   incompleteSignature: err('IncompleteSignatureException', 400),
   limitExceeded: err('LimitExceededException', 400),
@@ -56,6 +58,12 @@ export const Errors = {
   unrecognizedClient: err('UnrecognizedClientException', 400),
   unknownOperation: err('UnknownOperationException', 404),
   methodNotAllowed: err('MethodNotAllowedException', 405),
+  /**
+   * The data directory's disk is full, or below the free-space reserve. 507 Insufficient Storage
+   * (RFC 4918 §11.5): a Server error, but not one SDKs retry, since a retry cannot succeed until
+   * space is freed.
+   */
+  storageFull: (message: string) => new GlacierError('ServiceUnavailableException', 507, message, 'Server'),
   /** Anything unexpected: the details go to the log, never to the client. */
   internal: () => new GlacierError('ServiceUnavailableException', 500, 'Internal server error', 'Server'),
 } as const;

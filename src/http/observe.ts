@@ -57,7 +57,7 @@ export function observeRequest(app: App, o: RequestOutcome): void {
     status,
     seconds,
     bytesIn: req.complete ? Number(req.headers['content-length'] ?? 0) || 0 : 0,
-    bytesOut: Math.max(0, req.socket.bytesWritten - o.written),
+    bytesOut: Math.max(0, (req.socket?.bytesWritten ?? o.written) - o.written),
     errorCode,
   });
 }

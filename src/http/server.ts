@@ -2,25 +2,37 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
+import { schema } from '../config/schema.js';
 import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
 import { requestId as newRequestId } from '../domain/ids.js';
 import { resourceArn } from '../auth/resources.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
-import { parseAuthorization, verifySignature, EMPTY_SHA256, SIGNATURE_MISMATCH, type SignableRequest } from './sigv4.js';
+import { CONTENT_SHA256_MISMATCH } from '../operations/archives/ingest.js';
+import {
+  canonicalPath,
+  checkSignatureHeaders,
+  parseAuthorization,
+  verifySignature,
+  EMPTY_SHA256,
+  SIGNATURE_MISMATCH,
+  type ParsedAuthorization,
+  type SignableRequest,
+} from './sigv4.js';
+import { hasBody, readSmallBody } from './body.js';
 import { handlers } from '../operations/index.js';
 import { observeRequest } from './observe.js';
 import type { Caller, OpContext, OpInput, OpResult } from '../operations/types.js';
 
 const GLACIER_VERSION = '2012-06-01';
-/** JSON bodies are small (policies ≤ 20 KB); anything larger is refused before buffering more. */
-const MAX_JSON_BODY = 1024 * 1024;
 
 export type InternalHandler = (req: IncomingMessage, res: ServerResponse, app: App) => Promise<boolean>;
 
 export interface HttpOptions {
   /** Extra handlers for `/_firn/…` paths (health, test control); return true when handled. */
   internal?: InternalHandler[];
+  /** FIRN_HEADERS_TIMEOUT: the complete request headers must arrive within this many ms. */
+  headersTimeout?: number;
 }
 
 /**
@@ -32,20 +44,49 @@ export function createHttpServer(app: App | Promise<App>, opts: HttpOptions = {}
   let ready = app instanceof Promise ? null : app;
   const pending = app instanceof Promise ? app.then((a) => (ready = a)) : null;
   pending?.catch(() => {});
-  const server = createServer({ keepAlive: true }, (req, res) => {
-    if (ready) void handle(ready, router, opts, req, res);
-    else void pending!.then((a) => handle(a, router, opts, req, res), () => res.destroy());
-  });
-  // Multi-GiB uploads can take long; only the header phase is bounded.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  const run = (a: App, req: IncomingMessage, res: ServerResponse) => handle(a, router, opts, req, res).catch((e: unknown) => lastResort(a, req, res, e));
+  const headersTimeout = opts.headersTimeout ?? schema.headersTimeout.default;
+  const server = createServer(
+    {
+      keepAlive: true,
+      // Multi-GiB uploads can take long: no limit on the whole request (requestTimeout 0); a body
+      // that stalls is cut off by the body idle timeout instead. Headers must arrive in full
+      // within headersTimeout, checked this often (Node's default check is every 30 s).
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      if (ready) void run(ready, req, res);
+      else void pending!.then((a) => run(a, req, res), () => res.destroy());
+    },
+  );
   server.keepAliveTimeout = 5_000;
   return server;
 }
 
+/**
+ * What escapes `handle` (it should be nothing): logged with the request id, answered 500 if the
+ * response is still open, and the server goes on serving. Written so that it cannot throw itself.
+ */
+function lastResort(app: App, req: IncomingMessage, res: ServerResponse, e: unknown): void {
+  try {
+    app.log.error({ err: e, reqId: res.getHeader('x-amzn-RequestId'), method: req.method, url: req.url }, 'request handler failed');
+    if (!res.headersSent && !res.destroyed) {
+      const body = Buffer.from(JSON.stringify(Errors.internal().toJSON()), 'utf8');
+      res.writeHead(500, { 'Content-Type': 'application/json', 'Content-Length': body.length, Connection: 'close' });
+      res.end(body);
+    } else {
+      res.destroy();
+    }
+  } catch {
+    req.socket?.destroy();
+  }
+}
+
 async function handle(app: App, router: Router, opts: HttpOptions, req: IncomingMessage, res: ServerResponse) {
   const started = process.hrtime.bigint();
-  const bytesWrittenBefore = req.socket.bytesWritten;
+  const bytesWrittenBefore = req.socket?.bytesWritten ?? 0;
   const reqId = newRequestId();
   res.setHeader('x-amzn-RequestId', reqId);
   res.setHeader('Date', new Date(app.wallClock.now()).toUTCString());
@@ -65,11 +106,13 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
       for (const h of opts.internal ?? []) if (await h(req, res, app)) return;
       throw Errors.unknownOperation(`No such internal endpoint: ${rawPath}`);
     }
+    const path = canonicalPath(rawPath);
+    if (path === null) throw Errors.invalidParameter(`The request path cannot be canonicalised: ${rawPath.slice(0, 200)}`);
     const query = new URLSearchParams(rawQuery);
-    const m = router.match(req.method ?? 'GET', rawPath, query);
+    const m = router.match(req.method ?? 'GET', path, query);
     if (m.kind === 'method-not-allowed') {
       res.setHeader('Allow', m.allow.join(', '));
-      throw Errors.methodNotAllowed(`The method ${req.method} is not allowed for the resource ${rawPath}`);
+      throw Errors.methodNotAllowed(`The method ${req.method} is not allowed for the resource ${path}`);
     }
     if (m.kind === 'bad-query') {
       const key = Object.keys(m.expected[0]!)[0]!;
@@ -77,13 +120,12 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
         `Invalid value for query parameter ${key}: ${JSON.stringify(query.get(key))}; expected one of ${m.expected.map((e) => e[key]).join(', ')}`,
       );
     }
-    if (m.kind === 'not-found') throw Errors.unknownOperation(`No Glacier operation matches ${req.method} ${rawPath}`);
+    if (m.kind === 'not-found') throw Errors.unknownOperation(`No Glacier operation matches ${req.method} ${path}`);
     const route = m.route;
     opName = route.op;
 
-    const signable: SignableRequest = { method: req.method ?? 'GET', rawPath, rawQuery, rawHeaders: req.rawHeaders };
-    const { body, contentSha256 } = await readBodyForAuth(req, route);
-    const authn = await authenticate(app, req, signable, body, contentSha256);
+    const signable: SignableRequest = { method: req.method ?? 'GET', rawPath: path, rawQuery, rawHeaders: req.rawHeaders };
+    const { body, contentSha256, ...authn } = await authenticate(app, req, route, signable);
     caller = authn.caller;
 
     const version = req.headers['x-amz-glacier-version'];
@@ -119,10 +161,12 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
       contentSha256,
     };
     const result = await handlers[route.op](ctx, input);
+    if (route.streaming) app.space.stored();
     await writeResult(res, result);
   } catch (e) {
     failure = e;
-    if ((abort.signal.aborted || res.destroyed || req.socket.destroyed) && !isGlacierError(e)) {
+    // req.socket is null once the connection is gone.
+    if ((abort.signal.aborted || res.destroyed || !req.socket || req.socket.destroyed) && !isGlacierError(e)) {
       // The client went away mid-request (e.g. reset while sending a body): nobody to answer.
       app.log.debug({ reqId, op: opName, err: e }, 'client disconnected');
       return;
@@ -137,45 +181,49 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
 }
 
 /**
- * Streaming operations (uploads) are verified against the `x-amz-content-sha256` they sign and
- * the handler checks the body against it while streaming. Every other request body is read
- * whole (it is small) and hashed here.
+ * SigV4 from the headers first, the body after. Unauthenticated and wrongly signed requests are
+ * refused before a byte of their body is read, whenever the headers can decide it:
+ * - `x-amz-content-sha256` sent (it is then signed): the signature is verified against that claim,
+ *   then a JSON body is read and compared with it; an upload is compared while it streams (in the
+ *   handler), and an upload must send the header.
+ * - no `x-amz-content-sha256` and no body (botocore's GETs): verified against the empty hash.
+ * - no `x-amz-content-sha256` with a body (botocore's JSON operations): the signature covers the
+ *   body's hash, so the key, the date, the scope and the signed headers are checked first, then the
+ *   body is read (at most MAX_JSON_BODY bytes, with the idle timeout) and the signature verified.
  */
-async function readBodyForAuth(req: IncomingMessage, route: RouteDef): Promise<{ body: Buffer | null; contentSha256: string | null }> {
-  const claimed = headerString(req, 'x-amz-content-sha256');
-  if (claimed !== null && !/^[0-9a-f]{64}$/i.test(claimed)) {
-    throw Errors.invalidParameter(`Invalid x-amz-content-sha256: ${claimed}; Glacier requires the hex SHA-256 of the payload`);
-  }
-  if (route.streaming) {
-    if (claimed === null) throw Errors.missingParameter('Required header x-amz-content-sha256 is missing');
-    return { body: null, contentSha256: claimed.toLowerCase() };
-  }
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_JSON_BODY) throw Errors.invalidParameter(`Request body too large: ${declared} bytes (limit ${MAX_JSON_BODY})`);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    total += c.length;
-    if (total > MAX_JSON_BODY) throw Errors.invalidParameter(`Request body too large (limit ${MAX_JSON_BODY} bytes)`);
-    chunks.push(c);
-  }
-  const body = Buffer.concat(chunks);
-  if (claimed !== null) {
-    const actual = body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
-    if (actual !== claimed.toLowerCase()) {
-      throw Errors.invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
-    }
-  }
-  return { body, contentSha256: claimed?.toLowerCase() ?? null };
-}
-
 async function authenticate(
   app: App,
   req: IncomingMessage,
+  route: RouteDef,
   signable: SignableRequest,
-  body: Buffer | null,
-  contentSha256: string | null,
-): Promise<{ caller: Caller; region: string }> {
+): Promise<{ caller: Caller; region: string; body: Buffer | null; contentSha256: string | null }> {
+  let claimed = headerString(req, 'x-amz-content-sha256');
+  if (claimed !== null && !/^[0-9a-f]{64}$/i.test(claimed)) {
+    throw Errors.invalidParameter(`Invalid x-amz-content-sha256: ${claimed}; Glacier requires the hex SHA-256 of the payload`);
+  }
+  claimed = claimed?.toLowerCase() ?? null;
+  if (route.streaming && claimed === null) throw Errors.missingParameter('Required header x-amz-content-sha256 is missing');
+  const { auth, secret, caller } = await identify(app, req, signable);
+  const now = () => app.wallClock.now();
+  let body: Buffer | null = null;
+  if (claimed !== null) {
+    verifySignature(signable, auth, secret, claimed, now());
+    if (!route.streaming) {
+      body = await readSmallBody(req, app.config.uploadBodyTimeout);
+      if (sha256Hex(body) !== claimed) throw Errors.invalidSignature(CONTENT_SHA256_MISMATCH);
+    }
+  } else if (!hasBody(req)) {
+    verifySignature(signable, auth, secret, EMPTY_SHA256, now());
+  } else {
+    checkSignatureHeaders(signable, auth, now());
+    body = await readSmallBody(req, app.config.uploadBodyTimeout);
+    verifySignature(signable, auth, secret, sha256Hex(body), now());
+  }
+  return { caller, region: auth.region, body, contentSha256: claimed };
+}
+
+/** The caller named by the Authorization header: its access key must exist and be active. */
+async function identify(app: App, req: IncomingMessage, signable: SignableRequest): Promise<{ auth: ParsedAuthorization; secret: string; caller: Caller }> {
   const header = req.headers.authorization;
   if (!header) {
     if (new URLSearchParams(signable.rawQuery).has('X-Amz-Signature')) {
@@ -192,17 +240,17 @@ async function authenticate(
     const e = Errors.unrecognizedClient('The security token included in the request is invalid.');
     throw withReason(e, key ? `access key ${key.accessKeyId} is disabled` : `unknown access key ${auth.accessKeyId}`);
   }
-  const payloadHash = contentSha256 ?? (body && body.length > 0 ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256);
-  verifySignature(signable, auth, key.secret, payloadHash, app.wallClock.now());
   const caller: Caller = {
     accountId: key.accountId,
     userName: key.userName,
     accessKeyId: key.accessKeyId,
-    sourceIp: req.socket.remoteAddress ?? '',
+    sourceIp: req.socket?.remoteAddress ?? '',
     secureTransport: false,
   };
-  return { caller, region: auth.region };
+  return { auth, secret: key.secret, caller };
 }
+
+const sha256Hex = (b: Buffer) => (b.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(b).digest('hex'));
 
 function headerString(req: IncomingMessage, name: string): string | null {
   const v = req.headers[name];
@@ -237,8 +285,12 @@ export function writeError(app: App, res: ServerResponse, e: unknown, op: string
   let ge: GlacierError;
   if (isGlacierError(e)) ge = e;
   else {
-    ge = Errors.internal();
-    app.log.error({ err: e, op }, 'unhandled error');
+    const full = app.space.refusal(e);
+    if (full) ge = full;
+    else {
+      ge = Errors.internal();
+      app.log.error({ err: e, op }, 'unhandled error');
+    }
   }
   if (res.headersSent) {
     res.destroy();

@@ -91,19 +91,42 @@ function safeDecode(s: string): string {
   }
 }
 
-/** Non-S3 rule: normalize dot segments, then encode each (already encoded) segment again. */
-export function canonicalUri(rawPath: string): string {
+/**
+ * The one canonical form of a request path, used both to verify the signature and to route, so
+ * that the path that was signed is the path that is served. AWS SigV4 for every service but S3:
+ * "Normalize URI paths according to RFC 3986. Remove redundant and relative path components"
+ * (AWS General Reference, "Create a canonical request"): dot segments are resolved and empty
+ * segments dropped, as botocore and the AWS SDK for JavaScript do when they sign; a trailing
+ * slash is kept. The result is still percent-encoded.
+ *
+ * Returns null for a path that cannot be canonicalised: not starting with `/`, climbing above
+ * the root, or with a percent-encoded dot segment (`%2E`, `.%2e`: RFC 3986 makes it a dot
+ * segment, while signers take it for a name, so it has no single meaning).
+ */
+export function canonicalPath(rawPath: string): string | null {
+  if (!rawPath.startsWith('/')) return null;
   const out: string[] = [];
-  for (const seg of rawPath.split('/').slice(1)) {
-    if (seg === '.') continue;
+  for (const seg of rawPath.split('/')) {
+    if (seg === '' || seg === '.') continue;
     if (seg === '..') {
+      if (out.length === 0) return null;
       out.pop();
       continue;
     }
+    if (/^(?:\.|%2e){1,2}$/i.test(seg)) return null;
     out.push(seg);
   }
-  const path = '/' + out.map((seg) => uriEncode(seg)).join('/');
-  return path;
+  return '/' + out.join('/') + (out.length > 0 && rawPath.endsWith('/') ? '/' : '');
+}
+
+/** Non-S3 rule: the canonical path with each (already encoded) segment encoded again. */
+export function canonicalUri(rawPath: string): string {
+  const path = canonicalPath(rawPath);
+  if (path === null) throw Errors.invalidSignature(SIGNATURE_MISMATCH);
+  return path
+    .split('/')
+    .map((seg) => uriEncode(seg))
+    .join('/');
 }
 
 export function canonicalQuery(rawQuery: string): string {
@@ -193,6 +216,42 @@ export function headerValue(rawHeaders: string[], name: string): string | undefi
 }
 
 /**
+ * Everything about the signature that the headers alone decide (service, date, scope, the
+ * ±15-minute window, `host` signed), so that a request that fails them is refused before its body
+ * is read. Returns the request date as signed.
+ */
+export function checkSignatureHeaders(req: SignableRequest, auth: ParsedAuthorization, nowMs: number): string {
+  if (auth.service !== 'glacier') {
+    throw Errors.invalidSignature(`Credential should be scoped to correct service: 'glacier'. `);
+  }
+  const amzDate = (headerValue(req.rawHeaders, 'x-amz-date') ?? headerValue(req.rawHeaders, 'date'))?.trim();
+  if (!amzDate) {
+    throw Errors.incompleteSignature('Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
+  }
+  const reqMs = parseAmzDate(amzDate);
+  if (Number.isNaN(reqMs)) {
+    throw Errors.incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+  }
+  if (!auth.signedHeaders.includes('host')) {
+    throw Errors.invalidSignature("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  if (amzDate.slice(0, 8) !== auth.date) {
+    throw Errors.invalidSignature(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`);
+  }
+  if (reqMs < nowMs - MAX_SKEW_MS) {
+    throw Errors.invalidSignature(
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(nowMs - MAX_SKEW_MS)} (${formatAmzDate(nowMs)} - 15 min.)`,
+    );
+  }
+  if (reqMs > nowMs + MAX_SKEW_MS) {
+    throw Errors.invalidSignature(
+      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(nowMs + MAX_SKEW_MS)} (${formatAmzDate(nowMs)} + 15 min.)`,
+    );
+  }
+  return amzDate;
+}
+
+/**
  * Verifies the signature and the request date. `payloadHash` is the hash the client signed:
  * the `x-amz-content-sha256` value where sent (verified against the body by the caller), else
  * the SHA-256 of the received body.
@@ -204,35 +263,9 @@ export function verifySignature(
   payloadHash: string,
   nowMs: number,
 ): void {
-  if (auth.service !== 'glacier') {
-    throw Errors.invalidSignature(`Credential should be scoped to correct service: 'glacier'. `);
-  }
-  const amzDate = headerValue(req.rawHeaders, 'x-amz-date') ?? headerValue(req.rawHeaders, 'date');
-  if (!amzDate) {
-    throw Errors.incompleteSignature('Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
-  }
-  const reqMs = parseAmzDate(amzDate.trim());
-  if (Number.isNaN(reqMs)) {
-    throw Errors.incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`);
-  }
-  if (!auth.signedHeaders.includes('host')) {
-    throw Errors.invalidSignature("'Host' must be a 'SignedHeader' in the AWS Authorization.");
-  }
-  if (amzDate.trim().slice(0, 8) !== auth.date) {
-    throw Errors.invalidSignature(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${amzDate.trim().slice(0, 8)}', from '${amzDate.trim()}'.`);
-  }
-  if (reqMs < nowMs - MAX_SKEW_MS) {
-    throw Errors.invalidSignature(
-      `Signature expired: ${amzDate.trim()} is now earlier than ${formatAmzDate(nowMs - MAX_SKEW_MS)} (${formatAmzDate(nowMs)} - 15 min.)`,
-    );
-  }
-  if (reqMs > nowMs + MAX_SKEW_MS) {
-    throw Errors.invalidSignature(
-      `Signature not yet current: ${amzDate.trim()} is still later than ${formatAmzDate(nowMs + MAX_SKEW_MS)} (${formatAmzDate(nowMs)} + 15 min.)`,
-    );
-  }
+  const amzDate = checkSignatureHeaders(req, auth, nowMs);
   const creq = buildCanonicalRequest(req, auth.signedHeaders, payloadHash);
-  const expected = computeSignature(secret, auth, amzDate.trim(), creq);
+  const expected = computeSignature(secret, auth, amzDate, creq);
   const a = Buffer.from(expected, 'hex');
   const b = Buffer.from(auth.signature, 'hex');
   if (a.length !== b.length || !timingSafeEqual(a, b)) {

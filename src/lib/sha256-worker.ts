@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { BATCH, fillBatch, giveBatch, takeBatch } from './batch-pool.js';
 
 /**
  * A linear SHA-256 computed on a worker thread. Ingest must verify two hashes per byte (the
@@ -7,11 +8,11 @@ import { Worker } from 'node:worker_threads';
  * here, so doing both on the main thread caps an upload near 300 MB/s before any I/O. The tree
  * hash stays on the main thread (its leaves are needed there); the linear hash moves here.
  *
- * Bytes are copied into 1 MiB batches whose ArrayBuffers are transferred (no second copy), and
- * at most MAX_INFLIGHT batches per hash are queued, so memory stays bounded when the worker
- * falls behind.
+ * Bytes are hashed in 1 MiB batches of shared memory (src/lib/batch-pool.ts) that the worker reads
+ * in place: `updateShared` hashes a caller's batch without a copy (ingest shares one batch between
+ * the file write and both hashes), `update` copies into batches of its own. At most MAX_INFLIGHT
+ * batches per hash are queued by `update`, so memory stays bounded when the worker falls behind.
  */
-const BATCH = 1024 * 1024;
 const MAX_INFLIGHT = 8;
 
 // Plain CommonJS evaluated in the worker: no loader (tsx or dist) is involved.
@@ -25,13 +26,13 @@ parentPort.on('message', (m) => {
     if (m.leaf) {
       // Tree mode: every batch is exactly one 1 MiB leaf (the last may be shorter).
       const d = createHash('sha256').update(bytes).digest();
-      parentPort.postMessage({ t: 'a', id: m.id, b: m.b, d: new Uint8Array(d) }, [m.b]);
+      parentPort.postMessage({ t: 'a', id: m.id, d: new Uint8Array(d) });
       return;
     }
     let h = hashes.get(m.id);
     if (!h) { h = createHash('sha256'); hashes.set(m.id, h); }
     h.update(bytes);
-    parentPort.postMessage({ t: 'a', id: m.id, b: m.b }, [m.b]);
+    parentPort.postMessage({ t: 'a', id: m.id });
   } else if (m.t === 'd') {
     const h = hashes.get(m.id) || createHash('sha256');
     hashes.delete(m.id);
@@ -49,8 +50,8 @@ parentPort.on('message', (m) => {
 interface Pending {
   worker: Worker;
   inflight: number;
-  /** Batches the worker has handed back, reused so memory does not wait for two GCs. */
-  free: ArrayBuffer[];
+  /** One per batch in flight, resolved at its ack (acks come in the order batches were sent). */
+  acks: (() => void)[];
   waiter: (() => void) | null;
   result: ((hex: string) => void) | null;
   /** Set when the worker died under this hash; the upload then fails (500), never mis-verifies. */
@@ -90,7 +91,7 @@ export class Sha256Worker {
       if (m.t === 'a') {
         p.inflight--;
         if (m.d && p.leaves) p.leaves.push(Buffer.from(m.d.buffer, m.d.byteOffset, m.d.byteLength));
-        if (m.b) p.free.push(m.b);
+        p.acks.shift()?.();
         const wake = p.waiter;
         p.waiter = null;
         wake?.();
@@ -106,6 +107,7 @@ export class Sha256Worker {
         if (p.worker !== w) continue;
         this.#drop(id);
         p.error = e;
+        for (const ack of p.acks.splice(0)) ack();
         p.waiter?.();
         p.result?.('');
       }
@@ -131,7 +133,7 @@ export class Sha256Worker {
   begin(opts: { leaves?: boolean } = {}): WorkerHash {
     const w = this.#ensure();
     const id = this.#nextId++;
-    const p: Pending = { worker: w, inflight: 0, free: [], waiter: null, result: null, error: null, leaves: opts.leaves ? [] : null };
+    const p: Pending = { worker: w, inflight: 0, acks: [], waiter: null, result: null, error: null, leaves: opts.leaves ? [] : null };
     this.#pending.set(id, p);
     w.ref();
     return new WorkerHash(this, w, id, p);
@@ -181,7 +183,8 @@ export class WorkerHash {
   readonly #worker: Worker;
   readonly #id: number;
   readonly #p: Pending;
-  #buf: Buffer = Buffer.allocUnsafeSlow(BATCH);
+  /** Allocated when bytes arrive (`update`). */
+  #buf: Buffer | null = null;
   #len = 0;
   #done = false;
 
@@ -196,9 +199,10 @@ export class WorkerHash {
   async update(chunk: Buffer): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
-      const n = chunk.copy(this.#buf, this.#len, off);
-      this.#len += n;
-      off += n;
+      const { buf, copied } = fillBatch((this.#buf ??= takeBatch()), this.#len, chunk, off);
+      this.#buf = buf;
+      this.#len += copied;
+      off += copied;
       if (this.#len === BATCH) await this.#send();
     }
   }
@@ -208,13 +212,29 @@ export class WorkerHash {
       this.#check();
       await new Promise<void>((resolve) => (this.#p.waiter = resolve));
     }
-    this.#check();
-    const ab = this.#buf.buffer as ArrayBuffer;
-    this.#p.inflight++;
-    this.#worker.postMessage({ t: 'u', id: this.#id, b: ab, n: this.#len, leaf: this.#p.leaves !== null }, [ab]);
-    const reuse = this.#p.free.pop();
-    this.#buf = reuse ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(BATCH);
+    const buf = this.#buf!;
+    // Given back for reuse once the worker has read it.
+    void this.#post(buf, this.#len).then(() => giveBatch(buf));
+    this.#buf = null;
     this.#len = 0;
+  }
+
+  /**
+   * Hashes `len` bytes of a batch from takeBatch() where it is, without copying them; resolves
+   * once the worker is done with them (the caller must not change them before). In leaf mode every
+   * batch but the last must be exactly BATCH bytes.
+   */
+  updateShared(batch: Buffer, len: number): Promise<void> {
+    return this.#post(batch, len);
+  }
+
+  #post(batch: Buffer, n: number): Promise<void> {
+    if (!(batch.buffer instanceof SharedArrayBuffer) || batch.byteOffset !== 0) throw new Error('a hash batch must come from takeBatch()');
+    this.#check();
+    this.#p.inflight++;
+    const acked = new Promise<void>((resolve) => this.#p.acks.push(resolve));
+    this.#worker.postMessage({ t: 'u', id: this.#id, b: batch.buffer, n, leaf: this.#p.leaves !== null });
+    return acked;
   }
 
   /**

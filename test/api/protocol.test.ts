@@ -58,10 +58,10 @@ test('JSON bodies are parsed whatever the Content-Type says', async () => {
   assertAwsError(r, 400, 'SerializationException');
 });
 
-test('an oversized JSON body is refused with a 4xx, never buffered', async () => {
+test('an oversized JSON body is refused with 413, never buffered', async () => {
   const big = JSON.stringify({ Policy: 'x'.repeat(2 * 1024 * 1024) });
   const r = await s.request({ method: 'PUT', path: '/-/vaults/proto/access-policy', body: big });
-  assertAwsError(r, 400, 'InvalidParameterValueException');
+  assertAwsError(r, 413, 'InvalidParameterValueException');
 });
 
 test('the health endpoint answers without authentication', async () => {

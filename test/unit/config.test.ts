@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import { configTable } from '../../src/config/doc.js';
-import { formatDuration, schema, showDefault, type ConfigKey } from '../../src/config/schema.js';
+import { formatDuration, parseDuration, schema, showDefault, type ConfigKey } from '../../src/config/schema.js';
 
 test('defaults: loopback, port 4590, ./data', () => {
   const c = loadConfig({});
@@ -60,13 +60,22 @@ test('durations: one notation everywhere; a bare number is refused, not guessed'
   assert.throws(() => loadConfig({}, { shutdownGrace: '30 sec' }), (e: Error) => /--shutdown-grace="30 sec": must be a duration with a unit/.test(e.message));
   // Every duration default, as shown, reads back as itself.
   for (const [name, key] of Object.entries(schema) as [string, ConfigKey<unknown>][]) {
-    if (!key.format || key.default === null) continue;
+    if (key.parse !== parseDuration || key.default === null) continue;
     const shown = showDefault(key);
     assert.match(shown, /^(0|\d+(ms|s|m|h))$/, name);
     assert.equal(loadConfig({ [key.env]: shown })[name as keyof typeof schema], key.default, name);
   }
   assert.equal(formatDuration(86_400_000), '24h');
   assert.equal(formatDuration(1500), '1500ms');
+});
+
+test('sizes: bytes or a binary unit, shown as they are written', () => {
+  assert.equal(loadConfig({ FIRN_FREE_SPACE_RESERVE: '512MiB' }).freeSpaceReserve, 512 * 1024 * 1024);
+  assert.equal(loadConfig({ FIRN_FREE_SPACE_RESERVE: '1000' }).freeSpaceReserve, 1000);
+  assert.equal(loadConfig({ FIRN_FREE_SPACE_RESERVE: '0' }).freeSpaceReserve, 0);
+  assert.throws(() => loadConfig({ FIRN_FREE_SPACE_RESERVE: '2GB' }), (e: Error) => /FIRN_FREE_SPACE_RESERVE="2GB": must be a size/.test(e.message));
+  assert.equal(showDefault(schema.freeSpaceReserve), '256MiB');
+  assert.equal(loadConfig({ FIRN_FREE_SPACE_RESERVE: showDefault(schema.freeSpaceReserve) }).freeSpaceReserve, schema.freeSpaceReserve.default);
 });
 
 test('`firn serve --help` shows duration defaults as the docs do (24h, not 86400000)', () => {

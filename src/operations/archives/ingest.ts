@@ -3,6 +3,10 @@ import { reduceDigests } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
 import { header } from '../common.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
+import { withIdleTimeout } from '../../lib/streams.js';
+import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
+
+const BATCHES_IN_FLIGHT = 8;
 
 /**
  * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
@@ -49,21 +53,55 @@ export interface Ingested {
 /**
  * Streams the request body into a new blob while computing the linear SHA-256 and the tree hash,
  * then checks both against what the client signed and declared. Only a body that matches both is
- * committed (fsync, rename, fsync dir); on any failure the temp file is removed and nothing is
- * stored. Memory use is bounded by the writer's batch, whatever the size.
+ * committed (fsync, rename, fsync dir); on any failure (a full disk included) the temp file is
+ * removed and nothing is stored. Memory use is bounded by the writer's batch, whatever the size.
  */
 export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const stream = input.stream;
   if (!stream) throw Errors.missingParameter('The request body is missing');
+  // Refused before a byte is read when it would eat into the free-space reserve.
+  const release = await ctx.app.space.admit(expectedLength);
+  try {
+    return await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
+  } finally {
+    release();
+  }
+}
+
+async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['stream']>, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const writer = await ctx.app.blobs.create();
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
     let size = 0;
+    // Each byte is copied once, into a shared batch that the file write and both hashes read in
+    // place; the first batch is sized to the body. A batch goes back to the pool when all three
+    // are done with it, and at most BATCHES_IN_FLIGHT per upload are (backpressure).
+    const inflight: Promise<void>[] = [];
+    let batch: Buffer | null = null;
+    let len = 0;
+    const dispatch = async () => {
+      const b = batch!;
+      const n = len;
+      batch = null;
+      len = 0;
+      const done = Promise.all([linear.updateShared(b, n), tree.updateShared(b, n), writer.writeShared(b, n)]).then(() => giveBatch(b));
+      done.catch(() => {}); // awaited below, or abandoned when the upload fails
+      inflight.push(done);
+      if (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift();
+    };
     for await (const chunk of withIdleTimeout(stream as AsyncIterable<Buffer>, ctx.app.config.uploadBodyTimeout)) {
       size += chunk.length;
-      await Promise.all([linear.update(chunk), tree.update(chunk), writer.write(chunk)]);
+      for (let off = 0; off < chunk.length; ) {
+        const r = fillBatch((batch ??= takeBatch(expectedLength - size + chunk.length - off)), len, chunk, off);
+        batch = r.buf;
+        len += r.copied;
+        off += r.copied;
+        if (len === BATCH) await dispatch();
+      }
     }
+    if (len > 0) await dispatch();
+    await Promise.all(inflight);
     if (size !== expectedLength) {
       throw Errors.invalidParameter(`The request body was ${size} bytes long but Content-Length is ${expectedLength}`);
     }
@@ -84,32 +122,6 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
     tree.cancel();
     await writer.abort();
     throw e;
-  }
-}
-
-/**
- * The body's chunks, or 408 RequestTimeoutException once none has arrived for `ms` (DG api-error-responses:
- * "upload body not received in time"). The request is not destroyed here, so the error response
- * still reaches the client; the server closes the connection after it because the body is unread.
- */
-export async function* withIdleTimeout(source: AsyncIterable<Buffer>, ms: number): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Errors.requestTimeout(`No part of the request body arrived for ${Math.round(ms / 1000)} seconds`)), ms);
-    });
-    const next = it.next();
-    try {
-      const r = await Promise.race([next, timeout]);
-      if (r.done) return;
-      yield r.value;
-    } catch (e) {
-      next.catch(() => {});
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

@@ -14,6 +14,12 @@ export interface BlobWriter {
   /** Appends bytes; resolves when the store can take more (backpressure). */
   write(chunk: Buffer): Promise<void>;
   /**
+   * Appends `len` bytes of a batch from takeBatch() (src/lib/batch-pool.ts) without copying them;
+   * resolves once they are written (the caller keeps the batch unchanged until then, and may have
+   * several in flight). Not to be mixed with `write` on one writer.
+   */
+  writeShared(batch: Buffer, len: number): Promise<void>;
+  /**
    * Makes the bytes durable and visible under a new key, and returns the key. For the fs store:
    * flush → fsync → rename into place → fsync the directory (DESIGN "Commit atomically" 1–4;
    * the caller commits the metadata row, step 5).
