@@ -22,6 +22,8 @@ export const EXIT = {
   integrity: 6,
   /** `--no-wait`: the retrieval job is not finished yet; its id is on stdout. Run again later. */
   notReady: 75,
+  /** Interrupted by Ctrl-C (SIGINT). */
+  interrupted: 130,
 } as const;
 
 /** An error meant for the user: printed as one line, exits with `code`. */
@@ -170,7 +172,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: Retry
 }
 
 /** Turns SDK and system errors into one clear line and an exit code. */
-export function describeError(e: unknown, ctx: { vault?: string; endpoint?: string }): { message: string; code: number } {
+export function describeError(e: unknown, ctx: { vault?: string; endpoint?: string; profile?: string }): { message: string; code: number } {
   if (e instanceof CliError) return { message: e.message, code: e.code };
   const err = e as SdkError;
   const name = err?.name ?? 'Error';
@@ -183,8 +185,11 @@ export function describeError(e: unknown, ctx: { vault?: string; endpoint?: stri
     name === 'CredentialsProviderError' ||
     /could not load credentials|credential is missing|Resolved credential object is not valid/i.test(msg)
   ) {
+    const where = ctx.profile
+      ? `profile "${ctx.profile}" has none in ${process.env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials'} or ${process.env.AWS_CONFIG_FILE ?? '~/.aws/config'}`
+      : 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile with ~/.aws/credentials';
     return {
-      message: `no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile with ~/.aws/credentials (${msg})`,
+      message: `no AWS credentials found: ${where} (${msg})`,
       code: EXIT.auth,
     };
   }
@@ -222,11 +227,16 @@ export async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 /** Wraps a command action: errors become one line on stderr and a documented exit code. */
 export function runAction<A extends unknown[]>(label: string, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    process.once('SIGINT', () => {
+      const hint = label === 'inventory' ? '' : '; run the same command again to resume';
+      process.stderr.write(`\nfirn ${label}: interrupted${hint}\n`);
+      process.exit(EXIT.interrupted);
+    });
     try {
       await fn(...args);
     } catch (e) {
-      const opts = args.find((a) => a && typeof a === 'object' && !(a instanceof Command)) as { vault?: string; endpointUrl?: string } | undefined;
-      const { message, code } = describeError(e, { vault: opts?.vault, endpoint: opts?.endpointUrl });
+      const opts = args.find((a) => a && typeof a === 'object' && !(a instanceof Command)) as { vault?: string; endpointUrl?: string; profile?: string } | undefined;
+      const { message, code } = describeError(e, { vault: opts?.vault, endpoint: opts?.endpointUrl, profile: opts?.profile });
       process.stderr.write(`firn ${label}: ${message}\n`);
       if (process.env.FIRN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
       process.exit(code);
