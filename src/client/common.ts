@@ -206,7 +206,19 @@ export function describeError(e: unknown, ctx: { vault?: string; endpoint?: stri
   return { message: `${name}${status ? ` (HTTP ${status})` : ''}: ${msg}`, code: EXIT.failed };
 }
 
-/** Runs `fn` in a numbered pool of `n` workers pulling from `items` in order; stops at the first error. */
+/** Every item of a Marker-paginated List operation, each page fetched with retries. */
+export async function listAll<T>(fetch: (marker: string | undefined) => Promise<{ items?: T[]; marker?: string }>): Promise<T[]> {
+  const out: T[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await withRetry(() => fetch(marker));
+    out.push(...(page.items ?? []));
+    marker = page.marker ?? undefined;
+  } while (marker);
+  return out;
+}
+
+/** Runs `fn` in a pool of `n` workers pulling from `items` in order; stops at the first error. */
 export async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failed: unknown = null;

@@ -114,10 +114,9 @@ async function download(o: DownloadOptions): Promise<void> {
     let state = await readState(statePath, o);
     const job0 = await findOrStartJob(scope, o, tier, state?.jobId, log);
     const saveState = stateWriter(statePath);
-    if (!state || state.jobId !== job0.JobId) {
-      state = { version: 1, vault: o.vault, archiveId: o.archiveId, range: o.range ?? null, jobId: job0.JobId!, chunks: state?.chunks ?? {}, ...(state?.size !== undefined ? { size: state.size, chunkSize: state.chunkSize } : {}) };
-      await saveState(state);
-    }
+    // Chunks already verified stay valid with another job for the same archive and range.
+    state = state ? { ...state, jobId: job0.JobId! } : { version: 1, vault: o.vault, archiveId: o.archiveId, range: o.range ?? null, jobId: job0.JobId!, chunks: {} };
+    await saveState(state);
     const job = await waitForJob(scope, job0.JobId!, { noWait: !o.wait, log });
     if (!job) {
       printResult({ jobId: job0.JobId, status: 'InProgress' });
@@ -139,71 +138,75 @@ async function download(o: DownloadOptions): Promise<void> {
     // Chunks verified by an earlier run are checked again on disk: the state file may be newer
     // than the data if the machine lost power.
     const fh = await openPart(partPath, size, Object.keys(state.chunks).length > 0);
-    const roots: (string | undefined)[] = new Array(nChunks);
-    const recorded = Object.entries(state.chunks).map(([k, h]) => [Number(k), h] as const).filter(([k]) => k < nChunks);
-    state.chunks = {};
-    await pool(recorded, concurrency, async ([k, h]) => {
-      const r = chunkRange(k);
-      if ((await hashFileRange(partPath, r.start, r.end - r.start + 1).catch(() => null))?.treeHash === h) {
-        roots[k] = h;
-        state!.chunks[k] = h;
-      }
-    });
-    const resumedChunks = Object.keys(state.chunks).length;
-    await saveState(state);
-    const missing = [...Array(nChunks).keys()].filter((k) => roots[k] === undefined);
-    const resumedBytes = size - missing.reduce((s, k) => s + chunkRange(k).end - chunkRange(k).start + 1, 0);
-    log(
-      `downloading job ${job.JobId} (${size} bytes) to ${o.output}: ${nChunks} chunks of ${chunkSize / MiB} MiB` +
-        (resumedChunks ? `; resuming, ${resumedChunks} chunks already verified` : ''),
-    );
-
-    const prog = progress(`download`, size, { quiet: o.quiet, initial: resumedBytes });
-    let verifiedChunks = resumedChunks;
     try {
-      await pool(missing, concurrency, async (k) => {
+      const roots: (string | undefined)[] = new Array(nChunks);
+      const recorded = Object.entries(state.chunks).map(([k, h]) => [Number(k), h] as const).filter(([k]) => k < nChunks);
+      state.chunks = {};
+      await pool(recorded, concurrency, async ([k, h]) => {
         const r = chunkRange(k);
-        const got = await withRetry(
-          async () => {
-            let counted = 0;
-            try {
-              return await fetchChunk(scope, job.JobId!, fh, r, (n) => {
-                counted += n;
-                prog.add(n);
-              });
-            } catch (e) {
-              prog.add(-counted);
-              throw e;
-            }
-          },
-          {
-            ...DEFAULT_RETRY,
-            attempts: 5,
-            onRetry: (e, n, ms) => prog.log(`chunk ${r.start}-${r.end}: attempt ${n} failed (${(e as Error).message}); retrying in ${(ms / 1000).toFixed(1)} s`),
-          },
-        );
-        roots[k] = got.treeHash;
-        if (got.verified) verifiedChunks++;
-        state!.chunks[k] = got.treeHash;
-        await saveState(state!);
+        if ((await hashFileRange(partPath, r.start, r.end - r.start + 1).catch(() => null))?.treeHash === h) {
+          roots[k] = h;
+          state!.chunks[k] = h;
+        }
       });
-    } finally {
-      prog.stop();
-    }
+      const resumedChunks = Object.keys(state.chunks).length;
+      await saveState(state);
+      const missing = [...Array(nChunks).keys()].filter((k) => roots[k] === undefined);
+      const resumedBytes = size - missing.reduce((s, k) => s + chunkRange(k).end - chunkRange(k).start + 1, 0);
+      log(
+        `downloading job ${job.JobId} (${size} bytes) to ${o.output}: ${nChunks} chunks of ${chunkSize / MiB} MiB` +
+          (resumedChunks ? `; resuming, ${resumedChunks} chunks already verified` : ''),
+      );
 
-    const checksum = reduceDigests(roots.map((h) => Buffer.from(h!, 'hex'))).toString('hex');
-    const expected = job.SHA256TreeHash ?? (o.range === undefined ? job.ArchiveSHA256TreeHash : undefined);
-    if (expected && expected !== checksum) {
+      const prog = progress(`download`, size, { quiet: o.quiet, initial: resumedBytes });
+      let verifiedChunks = resumedChunks;
+      try {
+        await pool(missing, concurrency, async (k) => {
+          const r = chunkRange(k);
+          const got = await withRetry(
+            async () => {
+              let counted = 0;
+              try {
+                return await fetchChunk(scope, job.JobId!, fh, r, (n) => {
+                  counted += n;
+                  prog.add(n);
+                });
+              } catch (e) {
+                prog.add(-counted);
+                throw e;
+              }
+            },
+            {
+              ...DEFAULT_RETRY,
+              attempts: 5,
+              onRetry: (e, n, ms) => prog.log(`chunk ${r.start}-${r.end}: attempt ${n} failed (${(e as Error).message}); retrying in ${(ms / 1000).toFixed(1)} s`),
+            },
+          );
+          roots[k] = got.treeHash;
+          if (got.verified) verifiedChunks++;
+          state!.chunks[k] = got.treeHash;
+          await saveState(state!);
+        });
+      } finally {
+        prog.stop();
+      }
+
+      const checksum = reduceDigests(roots.map((h) => Buffer.from(h!, 'hex'))).toString('hex');
+      const expected = job.SHA256TreeHash ?? (o.range === undefined ? job.ArchiveSHA256TreeHash : undefined);
+      if (expected && expected !== checksum) {
+        await rm(statePath, { force: true });
+        throw new CliError(`the downloaded bytes have tree hash ${checksum}, the job says ${expected}; ${partPath} is kept, ${o.output} was not written`, EXIT.integrity);
+      }
+      if (!expected && verifiedChunks < nChunks) log(`warning: the server sent no tree hash for this range; ${nChunks - verifiedChunks} chunks are unverified`);
+      // On disk before it gets its final name.
+      await fh.sync();
       await fh.close();
+      await rename(partPath, o.output);
       await rm(statePath, { force: true });
-      throw new CliError(`the downloaded bytes have tree hash ${checksum}, the job says ${expected}; ${partPath} is kept, ${o.output} was not written`, EXIT.integrity);
+      printResult({ archiveId: o.archiveId, jobId: job.JobId, output: o.output, size, checksum, chunks: nChunks, verifiedChunks, resumedChunks });
+    } finally {
+      await fh.close().catch(() => {});
     }
-    if (!expected && verifiedChunks < nChunks) log(`warning: the server sent no tree hash for this range; ${nChunks - verifiedChunks} chunks are unverified`);
-    await fh.sync();
-    await fh.close();
-    await rename(partPath, o.output);
-    await rm(statePath, { force: true });
-    printResult({ archiveId: o.archiveId, jobId: job.JobId, output: o.output, size, checksum, chunks: nChunks, verifiedChunks, resumedChunks });
   } finally {
     client.destroy();
   }

@@ -1,5 +1,5 @@
 import { DescribeJobCommand, ListJobsCommand, type GlacierClient, type GlacierJobDescription } from '@aws-sdk/client-glacier';
-import { CliError, EXIT, sleep, withRetry } from './common.js';
+import { CliError, EXIT, listAll, sleep, withRetry } from './common.js';
 
 export interface JobScope {
   client: GlacierClient;
@@ -12,15 +12,11 @@ export async function describeJob(s: JobScope, jobId: string): Promise<GlacierJo
 }
 
 /** Every job of the vault (ListJobs, following Marker). */
-export async function listJobs(s: JobScope): Promise<GlacierJobDescription[]> {
-  const out: GlacierJobDescription[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await withRetry(() => s.client.send(new ListJobsCommand({ accountId: s.accountId, vaultName: s.vault, marker })));
-    out.push(...(page.JobList ?? []));
-    marker = page.Marker ?? undefined;
-  } while (marker);
-  return out;
+export function listJobs(s: JobScope): Promise<GlacierJobDescription[]> {
+  return listAll(async (marker) => {
+    const page = await s.client.send(new ListJobsCommand({ accountId: s.accountId, vaultName: s.vault, marker }));
+    return { items: page.JobList, marker: page.Marker };
+  });
 }
 
 export interface WaitOptions {

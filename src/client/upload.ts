@@ -19,6 +19,7 @@ import {
   CliError,
   DEFAULT_RETRY,
   EXIT,
+  listAll,
   makeClient,
   pool,
   positiveInt,
@@ -221,17 +222,6 @@ async function multipartUpload(ctx: Ctx, partSize: number, concurrency: number, 
   } finally {
     prog.stop();
   }
-}
-
-async function listAll<T>(fetch: (marker: string | undefined) => Promise<{ items?: T[]; marker?: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await withRetry(() => fetch(marker));
-    out.push(...(page.items ?? []));
-    marker = page.marker ?? undefined;
-  } while (marker);
-  return out;
 }
 
 /**
