@@ -2,7 +2,8 @@
  * Firn benchmarks, side by side with moto_server in the same run (issue #3 item 7, issue #4 item 9).
  * Not a test: `npm run bench -- <workload…> [--rounds N] [--src head|tree]`.
  *
- * Workloads: sha (openssl single-core figure), upload, multipart, output, inventory, rates, all.
+ * Workloads: sha (openssl single-core figure), upload, multipart, output, inventory, rates, transfer
+ * (`firn upload`/`firn download` vs the aws CLI, bench/transfer.ts), all.
  * Rounds are interleaved (firn, moto, firn, moto … with the order flipped every round) and the
  * tables give medians, because the 2-core machine is shared with other work.
  */
@@ -18,6 +19,7 @@ import { RawGlacier } from '../test/helpers/glacier-raw.js';
 import { MiB, TreeHasher } from '../src/domain/treehash.js';
 import { encodeSortable, randomChars } from '../src/domain/ids.js';
 import { createHash, randomBytes } from 'node:crypto';
+import { transferBench } from './transfer.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -47,6 +49,8 @@ interface Sample {
 }
 const samples: Sample[] = [];
 const notes: string[] = [];
+/** Sections with their own table shape (transfer: tools, not servers, side by side). */
+const extraSections: string[] = [];
 const record = (s: Sample) => {
   samples.push(s);
   const rss = s.rss ? `, peak RSS ${mb(s.rss)} MB` : '';
@@ -439,7 +443,12 @@ async function main(): Promise<void> {
   if (want('multipart')) await multipart(dir);
   if (want('inventory')) await inventory(dir);
   if (want('rates')) await rates(dir);
-  const md = report(meta);
+  if (want('transfer')) {
+    const f = await dataFile(Number(flag('transfer-mib', '1024')) * MiB);
+    const t = await transferBench({ firnDir: dir, file: f.file, rounds: ROUNDS, work: WORK, log: (m) => console.error(m) });
+    extraSections.push(...t.lines);
+  }
+  const md = report(meta) + '\n' + extraSections.join('\n');
   const out = join(WORK, `results-${meta.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({ meta, samples, notes }, null, 2));
   process.stdout.write(md + '\n');

@@ -10,6 +10,7 @@ import { registerAdminCommands, run, withStore } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { VERSION } from '../lib/version.js';
 import { installProcessGuards } from '../lib/process-guards.js';
+import { registerTransferCommands } from '../client/index.js';
 
 /** Adds one `--flag <value>` per config key, and returns flag values keyed by config name. */
 function addConfigOptions(cmd: Command): (opts: Record<string, unknown>) => Record<string, string | undefined> {
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<void> {
 
   registerAdminCommands(program);
   registerBackupCommands(program);
+  registerTransferCommands(program);
 
   await program.parseAsync(argv);
 }
