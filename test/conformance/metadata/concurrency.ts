@@ -1,3 +1,4 @@
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import { race } from './race.js';
@@ -17,6 +18,17 @@ function partitions<T>(results: T[][], all: T[]): void {
  */
 export function concurrencySection({ backend, withDatabase }: SuiteContext): void {
   const N = 25;
+
+  test(`[${backend.name}] race: handles opening a fresh database at once agree on its schema`, async () => {
+    const ref = await backend.createDatabase();
+    await race(backend, ref, 'open', null, 3);
+    const s = await backend.open(ref);
+    try {
+      for (const me of [0, 1, 2]) assert.equal(await s.state.get(`racer-${me}`), 'here');
+    } finally {
+      await s.close();
+    }
+  });
 
   withDatabase('race: two workers claiming the same due jobs never claim one twice', async (ref, s) => {
     const v = await makeVault(s);

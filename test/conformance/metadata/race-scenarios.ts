@@ -7,6 +7,12 @@ import { archiveRecord, leaves, vaultKey } from './fixtures.js';
  * it after through another handle.
  */
 export const scenarios = {
+  /** Only opens the store (the worker does) and writes one row through it. */
+  async open(s: MetadataStore, me: number, _a: null) {
+    await s.state.put(`racer-${me}`, 'here');
+    return null;
+  },
+
   /** Claims due jobs one at a time until none is left; returns the seqs claimed. */
   async claimJobs(s: MetadataStore, me: number, a: { now: number }) {
     const got: number[] = [];
