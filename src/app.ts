@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { OffsetClock, SystemClock, type Clock } from './lib/clock.js';
 import { formatDuration } from './config/schema.js';
 import type { Logger } from './lib/logger.js';
 import type { MetadataStore } from './storage/metadata/types.js';
-import { SqliteMetadataStore } from './storage/metadata/sqlite/index.js';
+import { openStorage } from './storage/index.js';
 import { PolicyAuthorizer, type Authorizer } from './auth/authorize.js';
 import type { BlobStore } from './storage/blobs/types.js';
-import { FsBlobStore } from './storage/blobs/fs/index.js';
 import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 import { JobEngine } from './jobs/engine.js';
@@ -69,10 +67,9 @@ export interface AppOptions {
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
-  const store = new SqliteMetadataStore(join(config.dataDir, 'meta.db'));
+  const { metadata: store, blobs } = await openStorage(config);
   const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log, config.testControl) : () => {};
   const authorizer = new PolicyAuthorizer(store, log);
-  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
   const wallClock = opts.wallClock ?? new SystemClock();
   const blobMaintenance = new BlobMaintenance(store, blobs, clock, log, {
     uploadIdleMs: config.uploadIdleExpiry,

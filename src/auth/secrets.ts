@@ -1,12 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import type { AccessKeyRecord, AccountRepo, UserPolicyRecord } from '../storage/metadata/types.js';
 
 /**
  * Secret access keys at rest. SigV4 verification computes an HMAC keyed by the secret itself, so
  * the server must be able to recover it: a one-way hash cannot work (docs/security.md). Firn
  * therefore encrypts each secret with AES-256-GCM under a master key kept in a separate file
- * (`master.key`, mode 0600) beside the database, so a copy of the database alone does not reveal
- * any secret. The access key id is the additional authenticated data: a ciphertext moved to
+ * (FIRN_MASTER_KEY_FILE, by default `<data dir>/master.key`, mode 0600), so a copy of the database
+ * alone does not reveal any secret. The access key id is the additional authenticated data: a ciphertext moved to
  * another key's row fails to decrypt.
  */
 export const SECRET_PREFIX = 'v1:';
@@ -80,4 +81,96 @@ export class SecretBox {
       return null;
     }
   }
+}
+
+/**
+ * The account repository as the rest of Firn sees it: secrets are sealed on the way in and opened
+ * on the way out, and a key whose secret this master key cannot open is treated as absent.
+ * Metadata backends store the sealed text as given, so none of them handles keys or ciphers.
+ */
+export class SealedAccountRepo implements AccountRepo {
+  readonly #raw: AccountRepo;
+  readonly #box: SecretBox;
+
+  constructor(raw: AccountRepo, box: SecretBox) {
+    this.#raw = raw;
+    this.#box = box;
+  }
+
+  #open(k: AccessKeyRecord | null): AccessKeyRecord | null {
+    const secret = k && this.#box.open(k.secret, k.accessKeyId);
+    return secret == null ? null : { ...k!, secret };
+  }
+
+  #openAll(keys: AccessKeyRecord[]): AccessKeyRecord[] {
+    return keys.map((k) => this.#open(k)).filter((k): k is AccessKeyRecord => k !== null);
+  }
+
+  async getAccessKey(accessKeyId: string) {
+    return this.#open(await this.#raw.getAccessKey(accessKeyId));
+  }
+  async putAccessKey(k: AccessKeyRecord) {
+    await this.#raw.putAccessKey({ ...k, secret: this.#box.seal(k.secret, k.accessKeyId) });
+  }
+  async findRootKeys() {
+    return this.#openAll(await this.#raw.findRootKeys());
+  }
+  async listAccessKeys(accountId: string, userName?: string | null) {
+    return this.#openAll(await this.#raw.listAccessKeys(accountId, userName));
+  }
+
+  ensureAccount(accountId: string, now: number) {
+    return this.#raw.ensureAccount(accountId, now);
+  }
+  listAccounts() {
+    return this.#raw.listAccounts();
+  }
+  accountExists(accountId: string) {
+    return this.#raw.accountExists(accountId);
+  }
+  createUser(accountId: string, userName: string, now: number) {
+    return this.#raw.createUser(accountId, userName, now);
+  }
+  getUser(accountId: string, userName: string) {
+    return this.#raw.getUser(accountId, userName);
+  }
+  listUsers(accountId: string) {
+    return this.#raw.listUsers(accountId);
+  }
+  deleteUser(accountId: string, userName: string) {
+    return this.#raw.deleteUser(accountId, userName);
+  }
+  setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive') {
+    return this.#raw.setAccessKeyStatus(accessKeyId, status);
+  }
+  deleteAccessKey(accessKeyId: string) {
+    return this.#raw.deleteAccessKey(accessKeyId);
+  }
+  putUserPolicy(p: UserPolicyRecord) {
+    return this.#raw.putUserPolicy(p);
+  }
+  getUserPolicy(accountId: string, userName: string, policyName: string) {
+    return this.#raw.getUserPolicy(accountId, userName, policyName);
+  }
+  listUserPolicies(accountId: string, userName: string) {
+    return this.#raw.listUserPolicies(accountId, userName);
+  }
+  deleteUserPolicy(accountId: string, userName: string, policyName: string) {
+    return this.#raw.deleteUserPolicy(accountId, userName, policyName);
+  }
+}
+
+/**
+ * Opens the master key and returns `raw` wrapped to seal secrets. The key file is created only
+ * while no sealed secret is stored: a new key could never open existing ones, so a missing file is
+ * then refused. Secrets stored in plain text (data directories from before encryption at rest)
+ * are sealed here, one row at a time; a run cut short leaves the rest for the next start.
+ */
+export async function sealedAccounts(raw: AccountRepo, keyFile: string): Promise<SealedAccountRepo> {
+  const keys: AccessKeyRecord[] = [];
+  for (const a of await raw.listAccounts()) keys.push(...(await raw.listAccessKeys(a.accountId)));
+  const box = SecretBox.fromFile(keyFile, !keys.some((k) => SecretBox.isSealed(k.secret)));
+  const sealed = new SealedAccountRepo(raw, box);
+  for (const k of keys) if (!SecretBox.isSealed(k.secret)) await sealed.putAccessKey(k);
+  return sealed;
 }

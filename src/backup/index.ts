@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
+import { masterKeyFile } from '../storage/index.js';
 import { VERSION } from '../lib/version.js';
 import { BACKUP_HOLD_KEY, BACKUP_HOLD_MS } from './hold.js';
 
@@ -92,6 +93,8 @@ export interface BackupOptions {
   wallNow?: () => number;
   /** Called between the database snapshot and the file copies (tests use it to race the copy). */
   afterSnapshot?: () => Promise<void>;
+  /** FIRN_MASTER_KEY_FILE when it is set (default `<data dir>/master.key`). */
+  masterKeyFile?: string;
 }
 
 export async function backup(dataDir: string, outDir: string, opts: BackupOptions = {}): Promise<BackupManifest> {
@@ -121,7 +124,7 @@ export async function backup(dataDir: string, outDir: string, opts: BackupOption
       blobBytes += (await stat(to)).size;
     }
     const jobOutputs = await copyJobOutputs(dataDir, outDir);
-    await copyDurable(join(dataDir, 'master.key'), join(outDir, 'master.key'), 0o600);
+    await copyDurable(masterKeyFile({ dataDir, masterKeyFile: opts.masterKeyFile ?? '' }), join(outDir, 'master.key'), 0o600);
     const manifest: BackupManifest = { format: 1, firnVersion: VERSION, createdAt: new Date(wallNow()).toISOString(), blobs: blobs.length, blobBytes, jobOutputs };
     await writeFile(join(outDir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { flush: true });
     return manifest;

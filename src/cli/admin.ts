@@ -1,27 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
+import { openStorage } from '../storage/index.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
 import { exportLines } from '../auth/bootstrap.js';
 import * as admin from '../auth/admin.js';
 import { registerScrubCommand } from './scrub.js';
-import { DataDirError, existingMetaDb } from '../storage/data-dir.js';
+import { DataDirError } from '../storage/data-dir.js';
 
 /**
  * `firn accounts|users|keys …`: administration against the data directory (the SQLite database
- * and its master key), safe while the server runs (SQLite WAL; the server reads keys and
+ * and the master key), safe while the server runs (SQLite WAL; the server reads keys and
  * policies per request, so changes apply to the next request). Secrets are printed only when a
  * key is created, never listed.
  */
 interface Common {
   dataDir: string;
+  masterKeyFile: string;
   accountId?: string;
   json?: boolean;
 }
 
-/** Opens the data directory's database; refuses a directory `firn serve` never created. */
-export async function withStore<T>(opts: { dataDir: string }, f: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const store = new SqliteMetadataStore(existingMetaDb(opts.dataDir));
+/** Opens the data directory's storage; refuses a directory `firn serve` never created. */
+export async function withStore<T>(opts: { dataDir: string; masterKeyFile?: string }, f: (store: MetadataStore) => Promise<T>): Promise<T> {
+  const { metadata: store } = await openStorage({ dataDir: opts.dataDir, masterKeyFile: opts.masterKeyFile ?? '' }, { existing: true });
   try {
     return await f(store);
   } finally {
@@ -64,6 +65,7 @@ function keyJson(k: { accessKeyId: string; accountId: string; userName: string |
 
 function common(cmd: Command, withAccount = true): Command {
   cmd.option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data');
+  cmd.option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '');
   if (withAccount) cmd.option('--account-id <id>', 'account (default: FIRN_ACCOUNT_ID, else the first account)');
   return cmd;
 }

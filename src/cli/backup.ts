@@ -9,9 +9,10 @@ export function registerBackupCommands(program: Command): void {
     .description('copy the data directory consistently while the server runs (database snapshot, archive files, master key)')
     .requiredOption('--output <dir>', 'new or empty directory for the copy')
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
-    .action(async (o: { output: string; dataDir: string }) =>
+    .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
+    .action(async (o: { output: string; dataDir: string; masterKeyFile: string }) =>
       fail(async () => {
-        const m = await backup(o.dataDir, o.output);
+        const m = await backup(o.dataDir, o.output, { masterKeyFile: o.masterKeyFile });
         process.stdout.write(
           `Backed up ${o.dataDir} to ${resolve(o.output)}: database snapshot, ${m.blobs} blob files (${m.blobBytes} bytes), ${m.jobOutputs} job outputs, master key.\n` +
             `WARNING: the copy holds master.key, the key that decrypts every stored secret access key. Guard it like the data directory itself.\n` +

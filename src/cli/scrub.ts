@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
-import { FsBlobStore } from '../storage/blobs/fs/index.js';
+import { openStorage } from '../storage/index.js';
 import { describeFinding, scrub, type ScrubProgress } from '../storage/scrub.js';
 
 const GiB = 1024 ** 3;
@@ -39,18 +38,19 @@ export function registerScrubCommand(program: Command): void {
     .description('re-verify stored archives and multipart parts against their SHA-256 tree hash leaves; exit 1 if any is damaged')
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
     .option('--account-id <id>', 'only this account (default: every account)')
+    .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
     .option('--vault <name>', 'only vaults of this name (in every account unless --account-id)')
-    .action(async (o: { dataDir: string; accountId?: string; vault?: string }) => {
+    .action(async (o: { dataDir: string; masterKeyFile: string; accountId?: string; vault?: string }) => {
       const db = join(o.dataDir, 'meta.db');
       if (!existsSync(db)) {
         process.stderr.write(`firn: no Firn data directory at ${o.dataDir} (no meta.db); pass --data-dir or set FIRN_DATA_DIR\n`);
         process.exit(2);
       }
-      const store = new SqliteMetadataStore(db);
+      const { metadata: store, blobs } = await openStorage(o);
       const started = performance.now();
       const bar = process.stderr.isTTY ? progressLine(process.stderr, started) : null;
       try {
-        const s = await scrub(store, new FsBlobStore(join(o.dataDir, 'blobs')), {
+        const s = await scrub(store, blobs, {
           ...(o.accountId ? { accountId: o.accountId } : {}),
           ...(o.vault ? { vaultName: o.vault } : {}),
           onFinding: (f) => {

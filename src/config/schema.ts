@@ -118,6 +118,14 @@ export const schema = {
     description: 'Directory for the embedded metadata database (SQLite) and the archive files.',
     parse: str(/.+/, 'must not be empty'),
   },
+  masterKeyFile: {
+    env: 'FIRN_MASTER_KEY_FILE',
+    flag: '--master-key-file',
+    default: '',
+    description:
+      'File with the key that encrypts stored secret access keys (empty: `<data dir>/master.key`). Every process that shares one metadata database needs the same file. A missing file is created (atomically, so concurrent first starts agree) only while no secret is stored; otherwise Firn refuses to start.',
+    parse: str(/.+/, 'must not be empty'),
+  },
   accountId: {
     env: 'FIRN_ACCOUNT_ID',
     flag: '--account-id',

@@ -5,19 +5,16 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { migrate, migrationsDir } from '../../src/storage/metadata/sqlite/db.js';
-import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { backend } from './sqlite-backend.js';
 import { metadataStoreSuite } from './metadata-suite.js';
 
 const dirs: string[] = [];
-after(() => {
+after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await backend.cleanup?.();
 });
 
-metadataStoreSuite('sqlite', async () => {
-  const d = mkdtempSync(join(tmpdir(), 'firn-meta-'));
-  dirs.push(d);
-  return new SqliteMetadataStore(join(d, 'meta.db'));
-});
+metadataStoreSuite(backend);
 
 test('migration 007 on a data dir written before it: ids above every id in use, leftovers of deleted vaults unreachable', () => {
   const d = mkdtempSync(join(tmpdir(), 'firn-meta-'));

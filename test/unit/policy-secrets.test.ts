@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SecretBox } from '../../src/auth/secrets.js';
 import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { openStorage } from '../../src/storage/index.js';
 
-// Secrets at rest (docs/security.md): AES-256-GCM under <data dir>/master.key.
+// Secrets at rest (docs/security.md): AES-256-GCM under the master key (<data dir>/master.key by default).
 
 test('SecretBox: round trip; the ciphertext is bound to its access key id; a different key cannot open it', () => {
   const box = SecretBox.ephemeral();
@@ -23,35 +24,66 @@ test('SecretBox: round trip; the ciphertext is bound to its access key id; a dif
   assert.equal(box.open(flipped, 'AKIAIOSFODNN7EXAMPLE'), null, 'tampered ciphertext');
 });
 
-test('the store creates master.key (0600), seals old plain-text rows on open, and refuses to start without the key', async () => {
+test('openStorage creates master.key (0600), seals old plain-text rows on open, and refuses to start without the key', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'firn-secrets-'));
+  const config = { dataDir: dir, masterKeyFile: '' };
+  const meta = async () => (await openStorage(config)).metadata;
   try {
     const file = join(dir, 'meta.db');
-    let store = new SqliteMetadataStore(file);
+    let store = await meta();
     await store.accounts.ensureAccount('111122223333', 1);
     await store.close();
     // A row as written before migration 005: the secret in plain text.
     const raw = new Database(file);
     raw.prepare("INSERT INTO access_keys (access_key_id, account_id, user_name, secret, status, created_at) VALUES ('AKIAOLDPLAINTEXT0001', '111122223333', NULL, 'old-plain-secret-0000', 'Active', 1)").run();
     raw.close();
-    store = new SqliteMetadataStore(file);
+    store = await meta();
     assert.equal((await store.accounts.getAccessKey('AKIAOLDPLAINTEXT0001'))?.secret, 'old-plain-secret-0000');
     await store.close();
-    const check = new Database(file, { readonly: true });
-    const stored = (check.prepare("SELECT secret FROM access_keys WHERE access_key_id = 'AKIAOLDPLAINTEXT0001'").get() as { secret: string }).secret;
-    check.close();
-    assert.match(stored, /^v1:/);
+    const stored = async () => {
+      const check = new Database(file, { readonly: true });
+      const r = (check.prepare("SELECT secret FROM access_keys WHERE access_key_id = 'AKIAOLDPLAINTEXT0001'").get() as { secret: string }).secret;
+      check.close();
+      return r;
+    };
+    assert.match(await stored(), /^v1:/);
     assert.equal(statSync(join(dir, 'master.key')).mode & 0o077, 0);
     assert.match(readFileSync(join(dir, 'master.key'), 'utf8'), /^[0-9a-f]{64}\n$/);
+    // The raw SQLite repository keeps the sealed text; only the store openStorage returns opens it.
+    const rawStore = new SqliteMetadataStore(file);
+    assert.equal((await rawStore.accounts.getAccessKey('AKIAOLDPLAINTEXT0001'))?.secret, await stored());
+    await rawStore.close();
 
     // The database alone (no master.key) does not open: a new key could never read the secrets.
     const keyText = readFileSync(join(dir, 'master.key'), 'utf8');
     unlinkSync(join(dir, 'master.key'));
-    assert.throws(() => new SqliteMetadataStore(file), /master key file .* is missing/);
+    await assert.rejects(meta(), /master key file .* is missing/);
     writeFileSync(join(dir, 'master.key'), keyText, { mode: 0o600 });
-    store = new SqliteMetadataStore(file);
+    store = await meta();
     assert.equal((await store.accounts.getAccessKey('AKIAOLDPLAINTEXT0001'))?.secret, 'old-plain-secret-0000');
     await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FIRN_MASTER_KEY_FILE: the key lives where configured; concurrent first opens agree on one key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'firn-secrets-'));
+  const keyFile = join(dir, 'elsewhere', 'shared.key');
+  mkdirSync(join(dir, 'elsewhere'));
+  try {
+    // Two handles open the fresh data directory at once; each stores a key sealed with the key it read.
+    const both = await Promise.all([openStorage({ dataDir: join(dir, 'data'), masterKeyFile: keyFile }), openStorage({ dataDir: join(dir, 'data'), masterKeyFile: keyFile })]);
+    for (const [i, s] of both.entries()) {
+      await s.metadata.accounts.ensureAccount('111122223333', 1);
+      await s.metadata.accounts.putAccessKey({ accessKeyId: `AKIAFIRST00000000000${i}`, accountId: '111122223333', userName: null, secret: `secret-${i}`, status: 'Active', createdAt: 1 });
+    }
+    for (const s of both) await s.metadata.close();
+    assert.equal(existsSync(join(dir, 'data', 'master.key')), false, 'no key beside the database');
+    assert.match(readFileSync(keyFile, 'utf8'), /^[0-9a-f]{64}\n$/);
+    const s = (await openStorage({ dataDir: join(dir, 'data'), masterKeyFile: keyFile })).metadata;
+    assert.deepEqual((await s.accounts.findRootKeys()).map((k) => k.secret).sort(), ['secret-0', 'secret-1']);
+    await s.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

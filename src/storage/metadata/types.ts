@@ -91,6 +91,10 @@ export interface AccessKeyRecord {
   accountId: string;
   /** null for the account root. */
   userName: string | null;
+  /**
+   * Stored and returned byte-exact. Above the storage layer this is the plain secret: the store that
+   * `openStorage` returns seals it on the way in (SealedAccountRepo); backends only keep the text.
+   */
   secret: string;
   status: 'Active' | 'Inactive';
   createdAt: number;

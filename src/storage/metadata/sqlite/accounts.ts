@@ -1,7 +1,5 @@
-import { dirname, join } from 'node:path';
 import type { SqliteDb } from './db.js';
 import type { AccessKeyRecord, AccountRepo, UserPolicyRecord, UserRecord } from '../types.js';
-import { SecretBox } from '../../../auth/secrets.js';
 
 interface KeyRow {
   access_key_id: string;
@@ -26,6 +24,14 @@ interface PolicyRow {
   updated_at: number;
 }
 
+const toKey = (r: KeyRow): AccessKeyRecord => ({
+  accessKeyId: r.access_key_id,
+  accountId: r.account_id,
+  userName: r.user_name,
+  secret: r.secret,
+  status: r.status,
+  createdAt: r.created_at,
+});
 const toUser = (r: UserRow): UserRecord => ({ accountId: r.account_id, userName: r.user_name, createdAt: r.created_at });
 const toPolicy = (r: PolicyRow): UserPolicyRecord => ({
   accountId: r.account_id,
@@ -35,23 +41,16 @@ const toPolicy = (r: PolicyRow): UserPolicyRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** The master key lives beside the database file, never inside it (docs/security.md). */
-export function masterKeyPath(db: SqliteDb): string | null {
-  return db.memory || db.name === '' ? null : join(dirname(db.name), 'master.key');
-}
-
+/**
+ * Accounts, users, access keys and user policies. Secrets are stored as given: the caller seals
+ * them (SealedAccountRepo in src/auth/secrets.ts), so this repository never sees a plain secret.
+ */
 export class SqliteAccountRepo implements AccountRepo {
   readonly #s;
   readonly #db: SqliteDb;
-  readonly #box: SecretBox;
 
-  constructor(db: SqliteDb, box?: SecretBox) {
+  constructor(db: SqliteDb) {
     this.#db = db;
-    const sealedCount = (db.prepare("SELECT count(*) AS n FROM access_keys WHERE secret LIKE 'v1:%'").get() as { n: number }).n;
-    const path = masterKeyPath(db);
-    // A missing key file with sealed rows present is refused rather than silently replaced:
-    // a new key could never open the existing secrets.
-    this.#box = box ?? (path === null ? SecretBox.ephemeral() : SecretBox.fromFile(path, sealedCount === 0));
     this.#s = {
       ensure: db.prepare('INSERT INTO accounts (account_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       getKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
@@ -61,8 +60,6 @@ export class SqliteAccountRepo implements AccountRepo {
            secret = excluded.secret, status = excluded.status`,
       ),
       roots: db.prepare('SELECT * FROM access_keys WHERE user_name IS NULL ORDER BY created_at, access_key_id'),
-      plain: db.prepare("SELECT access_key_id, secret FROM access_keys WHERE secret NOT LIKE 'v1:%'"),
-      reseal: db.prepare('UPDATE access_keys SET secret = ? WHERE access_key_id = ?'),
       accounts: db.prepare('SELECT account_id, created_at FROM accounts ORDER BY created_at, account_id'),
       account: db.prepare('SELECT 1 FROM accounts WHERE account_id = ?'),
       createUser: db.prepare('INSERT INTO users (account_id, user_name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -83,41 +80,24 @@ export class SqliteAccountRepo implements AccountRepo {
       listPolicies: db.prepare('SELECT * FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY policy_name'),
       deletePolicy: db.prepare('DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?'),
     };
-    // Secrets stored in plain text (before migration 005) are sealed once, on open.
-    const plain = this.#s.plain.all() as { access_key_id: string; secret: string }[];
-    if (plain.length > 0) {
-      db.transaction(() => {
-        for (const r of plain) this.#s.reseal.run(this.#box.seal(r.secret, r.access_key_id), r.access_key_id);
-      })();
-    }
   }
 
-  #toKey(r: KeyRow): AccessKeyRecord | null {
-    const secret = this.#box.open(r.secret, r.access_key_id);
-    if (secret === null) return null;
-    return { accessKeyId: r.access_key_id, accountId: r.account_id, userName: r.user_name, secret, status: r.status, createdAt: r.created_at };
-  }
-
-  #keys(rows: KeyRow[]): AccessKeyRecord[] {
-    return rows.map((r) => this.#toKey(r)).filter((k): k is AccessKeyRecord => k !== null);
-  }
 
   async ensureAccount(accountId: string, now: number) {
     this.#s.ensure.run(accountId, now);
   }
 
-  /** null also when the stored secret cannot be opened with this data directory's master key. */
   async getAccessKey(accessKeyId: string) {
     const r = this.#s.getKey.get(accessKeyId) as KeyRow | undefined;
-    return r ? this.#toKey(r) : null;
+    return r ? toKey(r) : null;
   }
 
   async putAccessKey(k: AccessKeyRecord) {
-    this.#s.putKey.run(k.accessKeyId, k.accountId, k.userName, this.#box.seal(k.secret, k.accessKeyId), k.status, k.createdAt);
+    this.#s.putKey.run(k.accessKeyId, k.accountId, k.userName, k.secret, k.status, k.createdAt);
   }
 
   async findRootKeys() {
-    return this.#keys(this.#s.roots.all() as KeyRow[]);
+    return (this.#s.roots.all() as KeyRow[]).map(toKey);
   }
 
   async listAccounts() {
@@ -151,7 +131,7 @@ export class SqliteAccountRepo implements AccountRepo {
   async listAccessKeys(accountId: string, userName?: string | null) {
     const rows =
       userName === undefined ? this.#s.keysAll.all(accountId) : userName === null ? this.#s.keysRoot.all(accountId) : this.#s.keysUser.all(accountId, userName);
-    return this.#keys(rows as KeyRow[]);
+    return (rows as KeyRow[]).map(toKey);
   }
 
   async setAccessKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive') {

@@ -7,7 +7,7 @@ export type SqliteDb = Database.Database;
 
 /**
  * Numbered, append-only migrations: `migrations/NNN_name.sql`, applied in order, each in its own
- * transaction, recorded in `schema_migrations`. Never edit a migration that has shipped; add one.
+ * transaction, recorded in `schema_migrations` (see `migrate`). Never edit a migration that has shipped; add one.
  * The .sql files are read from src/ (they are not compiled), so this resolves them relative to
  * the package root whether running from src/ (tsx) or dist/.
  */
@@ -24,7 +24,12 @@ export function openSqlite(file: string): SqliteDb {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 
@@ -36,18 +41,46 @@ export function migrationFiles(dir = migrationsDir()): { file: string; version: 
     .map((file) => ({ file, version: Number(file.slice(0, 3)) }));
 }
 
+/** The database was migrated by a newer Firn: this one does not know its schema. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly databaseVersion: number,
+    readonly knownVersion: number,
+  ) {
+    super(
+      `the metadata database is at schema version ${databaseVersion}, newer than this Firn knows (version ${knownVersion}); ` +
+        'run the Firn release that migrated it, or a newer one',
+    );
+  }
+}
+
+/**
+ * Applies the migrations this database lacks. Each one runs in its own IMMEDIATE transaction and
+ * re-checks, under the write lock, that nobody applied it meanwhile, so processes opening a fresh
+ * database at once apply each migration exactly once. Refuses (SchemaTooNewError) a database that a
+ * newer release migrated further than the migrations here.
+ */
 export function migrate(db: SqliteDb, dir = migrationsDir()): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  const files = migrationFiles(dir);
+  const known = files.length === 0 ? 0 : files[files.length - 1]!.version;
+  const databaseVersion = (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+  if (databaseVersion > known) throw new SchemaTooNewError(databaseVersion, known);
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   let count = 0;
-  for (const { file: f, version } of migrationFiles(dir)) {
-    if (applied.has(version)) continue;
+  for (const { file: f, version } of files) {
+    if (isApplied.get(version)) continue;
     const sql = readFileSync(join(dir, f), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(version, f, Date.now());
-    })();
-    count++;
+    const applied = db
+      .transaction(() => {
+        if (isApplied.get(version)) return false;
+        db.exec(sql);
+        record.run(version, f, Date.now());
+        return true;
+      })
+      .immediate();
+    if (applied) count++;
   }
   return count;
 }

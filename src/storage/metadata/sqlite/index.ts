@@ -12,13 +12,17 @@ import { SqliteBlobRepo } from './blobs.js';
 import { SqliteArchiveRepo } from './archives.js';
 import { SqliteUploadRepo } from './uploads.js';
 import { SqliteStatsRepo } from './stats.js';
-import type { MetadataStore } from '../types.js';
+import type { AccountRepo, MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite' as const;
   readonly db: SqliteDb;
   readonly vaults: SqliteVaultRepo;
-  readonly accounts: SqliteAccountRepo;
+  /**
+   * Stores secrets as given. `openStorage` (src/storage/index.ts) replaces it with a repository
+   * that seals them, which is why Firn opens stores only through that function.
+   */
+  accounts: AccountRepo;
   readonly state: SqliteStateRepo;
   readonly blobs: SqliteBlobRepo;
   readonly archives: SqliteArchiveRepo;

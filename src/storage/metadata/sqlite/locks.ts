@@ -20,10 +20,12 @@ const toLock = (r: LockRow): VaultLockRecord => ({
 });
 
 /**
- * Vault locks (DG vault-lock). Every method reads the row and decides in one transaction, so two
- * concurrent InitiateVaultLock calls cannot both succeed and a Complete cannot race an Abort.
- * Expiry is by the domain clock passed in: an InProgress row at or past `expires_at` is removed
- * and treated as absent ("the lock ID expires and the policy is removed").
+ * Vault locks (DG vault-lock). Every change reads the row and decides in one IMMEDIATE transaction
+ * (the write lock is taken before the read), so two concurrent InitiateVaultLock calls cannot both
+ * succeed, a Complete cannot race an Abort, and a second process on the same file waits for the
+ * lock instead of failing with SQLITE_BUSY when its read snapshot went stale. Expiry is by the
+ * domain clock passed in: an InProgress row at or past `expires_at` is treated as absent ("the
+ * lock ID expires and the policy is removed") and removed by the next change.
  */
 export class SqliteVaultLockRepo implements VaultLockRepo {
   readonly #db: SqliteDb;
@@ -39,21 +41,22 @@ export class SqliteVaultLockRepo implements VaultLockRepo {
     };
   }
 
-  #current(vaultId: number, now: number): LockRow | null {
+  #inForce(vaultId: number, now: number): LockRow | null {
     const r = this.#s.get.get(vaultId) as LockRow | undefined;
-    if (!r) return null;
-    if (r.state === 'InProgress' && r.expires_at !== null && now >= r.expires_at) {
-      this.#s.del.run(vaultId);
-      return null;
-    }
+    return r && !(r.state === 'InProgress' && r.expires_at !== null && now >= r.expires_at) ? r : null;
+  }
+
+  /** Inside a change: the lock in force, after removing one that has expired. */
+  #current(vaultId: number, now: number): LockRow | null {
+    const r = this.#inForce(vaultId, now);
+    if (!r) this.#s.del.run(vaultId);
     return r;
   }
 
+  /** Read-only (it runs on every authorized request). */
   async get(vaultId: number, now: number) {
-    return this.#db.transaction(() => {
-      const r = this.#current(vaultId, now);
-      return r ? toLock(r) : null;
-    })();
+    const r = this.#inForce(vaultId, now);
+    return r ? toLock(r) : null;
   }
 
   async initiate(lock: VaultLockRecord, now: number) {
@@ -62,7 +65,7 @@ export class SqliteVaultLockRepo implements VaultLockRepo {
       if (r) return { ok: false, state: r.state };
       this.#s.insert.run(lock.vaultId, lock.lockId, lock.policy, lock.state, lock.createdAt, lock.expiresAt);
       return { ok: true };
-    })();
+    }).immediate();
   }
 
   async complete(vaultId: number, lockId: string, now: number) {
@@ -73,7 +76,7 @@ export class SqliteVaultLockRepo implements VaultLockRepo {
       if (r.lock_id !== lockId) return 'wrong-id-in-progress' as const;
       this.#s.lock.run(vaultId);
       return 'locked' as const;
-    })();
+    }).immediate();
   }
 
   async abort(vaultId: number, now: number) {
@@ -83,6 +86,6 @@ export class SqliteVaultLockRepo implements VaultLockRepo {
       if (r.state === 'Locked') return 'locked' as const;
       this.#s.del.run(vaultId);
       return 'aborted' as const;
-    })();
+    }).immediate();
   }
 }
