@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { openStorage } from '../storage/index.js';
+import { DataDirError } from '../storage/data-dir.js';
 import { describeFinding, scrub, type ScrubProgress } from '../storage/scrub.js';
 
 const GiB = 1024 ** 3;
@@ -41,12 +41,15 @@ export function registerScrubCommand(program: Command): void {
     .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
     .option('--vault <name>', 'only vaults of this name (in every account unless --account-id)')
     .action(async (o: { dataDir: string; masterKeyFile: string; accountId?: string; vault?: string }) => {
-      const db = join(o.dataDir, 'meta.db');
-      if (!existsSync(db)) {
-        process.stderr.write(`firn: no Firn data directory at ${o.dataDir} (no meta.db); pass --data-dir or set FIRN_DATA_DIR\n`);
+      let storage;
+      try {
+        storage = await openStorage(o, { existing: true });
+      } catch (e) {
+        if (!(e instanceof DataDirError)) throw e;
+        process.stderr.write(`firn: ${e.message}\n`);
         process.exit(2);
       }
-      const { metadata: store, blobs } = await openStorage(o);
+      const { metadata: store, blobs } = storage;
       const started = performance.now();
       const bar = process.stderr.isTTY ? progressLine(process.stderr, started) : null;
       try {

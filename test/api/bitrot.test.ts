@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
@@ -163,6 +163,12 @@ test('firn scrub beside the running server: one line per damaged archive and par
   assert.ok(!r.stdout.includes(sound));
   assert.equal(scrubCli('--account-id', '999999999999').status, 0, 'another account has nothing to check');
   assert.equal(scrubCli().status, 1, 'the whole data dir includes the damage');
+  // A directory `firn serve` never created is refused (exit 2) and left uncreated.
+  const missing = join(s.dataDir, 'no-such-dir');
+  const none = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'scrub', '--data-dir', missing], { encoding: 'utf8' });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /no Firn data directory at .*no-such-dir/);
+  assert.equal(existsSync(missing), false);
 });
 
 test('the background scrub reports findings to listeners (e.g. metrics) and logs them', async () => {
