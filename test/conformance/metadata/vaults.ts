@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import type { MetadataStore, NewJob, VaultRecord } from '../../../src/storage/metadata/types.js';
 import { VaultGoneError } from '../../../src/storage/metadata/errors.js';
+import { inventoryJob } from './fixtures.js';
 
 /** Vaults (with tags, notifications, access policies, deletion, never-reused ids) and server state. */
 export function vaultSection({ withStore }: SuiteContext): void {
@@ -70,27 +71,7 @@ export function vaultSection({ withStore }: SuiteContext): void {
     assert.ok('vault' in r);
     return r.vault;
   };
-  const job = (vaultId: number, jobId: string, extra: Partial<NewJob> = {}): NewJob => ({
-    jobId,
-    vaultId,
-    vaultArn: 'arn:aws:glacier:us-east-1:111122223333:vaults/x',
-    description: null,
-    snsTopic: null,
-    createdAt: 10,
-    action: 'InventoryRetrieval',
-    tier: null,
-    archiveId: null,
-    archiveSize: null,
-    archiveTreeHash: null,
-    archiveDescription: null,
-    blobKey: null,
-    rangeStart: null,
-    rangeEnd: null,
-    rangeExplicit: false,
-    treeHash: null,
-    inventory: { format: 'JSON', startDate: null, endDate: null, limit: null, marker: null },
-    ...extra,
-  });
+  const job = (vaultId: number, jobId: string, extra: Partial<NewJob> = {}): NewJob => inventoryJob(vaultId, jobId, { createdAt: 10, ...extra });
   const archive = (vaultId: number, archiveId: string, blobKey: string) => ({
     vaultId,
     archiveId,
