@@ -11,6 +11,8 @@ export interface BlobReaderContract {
 
 /** One blob being written. Nothing is visible under a key until `commit` resolves. */
 export interface BlobWriter {
+  /** The key the blob will have (chosen before the first byte, so that it can be recorded as pending). */
+  readonly key: string;
   /** Appends bytes; resolves when the store can take more (backpressure). */
   write(chunk: Buffer): Promise<void>;
   /**
@@ -20,7 +22,7 @@ export interface BlobWriter {
    */
   writeShared(batch: Buffer, len: number): Promise<void>;
   /**
-   * Makes the bytes durable and visible under a new key, and returns the key. For the fs store:
+   * Makes the bytes durable and visible under `key`, and returns it. For the fs store:
    * flush → fsync → rename into place → fsync the directory (DESIGN "Commit atomically" 1–4;
    * the caller commits the metadata row, step 5).
    */
@@ -45,24 +47,35 @@ export interface ManifestMember {
  */
 export interface BlobStore extends BlobReaderContract {
   readonly kind: 'fs' | 's3';
-  /** Prepares the store and removes temporary leftovers of writes a crash interrupted. */
-  init(): Promise<{ removedTemp: number }>;
-  create(): Promise<BlobWriter>;
   /**
-   * Stores a manifest: a blob whose bytes are its members' bytes back to back. Completing a
-   * multipart upload writes one of these instead of copying GiBs of parts into a new file. The
-   * members must stay until the manifest is deleted (the metadata store's refcounts see to that).
+   * Prepares the store. `exclusive` (embedded mode: this process is the only writer) also removes
+   * temporary leftovers of writes a crash interrupted; shared stores never touch others' writes
+   * (their pending blobs are reclaimed through the metadata's leases, then `delete`).
    */
-  createManifest(members: ManifestMember[]): Promise<string>;
+  init(opts: { exclusive: boolean }): Promise<{ removedTemp: number }>;
+  /** A fresh key for a blob or a manifest (no I/O): recorded as pending before anything is written. */
+  newKey(kind: 'blob' | 'manifest'): string;
+  /** Starts writing the blob `key` (from newKey('blob')). */
+  create(key: string): Promise<BlobWriter>;
+  /**
+   * Stores the manifest `key` (from newKey('manifest')): a blob whose bytes are its members' bytes
+   * back to back. Completing a multipart upload writes one of these instead of copying GiBs of
+   * parts into a new file. The members must stay until the manifest is deleted (the metadata
+   * store's refcounts see to that).
+   */
+  createManifest(key: string, members: ManifestMember[]): Promise<void>;
   /** Whether a key is a manifest (its members are then separate blobs). */
   isManifest(key: string): boolean;
   /** The blob's length in bytes, or null if there is no such blob. */
   size(key: string): Promise<number | null>;
-  /** Deletes one blob (a manifest's members are not touched). Idempotent. */
+  /**
+   * Deletes one blob, committed or still being written (its temporary bytes), so that a pending
+   * blob whose writer died is reclaimed too. A manifest's members are not touched. Idempotent.
+   */
   delete(key: string): Promise<void>;
   /** Resolves when the store can be reached (readiness checks); rejects with the reason otherwise. */
   check(): Promise<void>;
-  /** Every committed key, in no particular order (start-up reconciliation of orphans). */
+  /** Every committed key, in no particular order (operators' checks; never used to decide what to delete). */
   list(): AsyncIterable<string>;
   close(): Promise<void>;
 }

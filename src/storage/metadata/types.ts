@@ -46,8 +46,8 @@ export interface NotificationConfig {
   events: string[];
 }
 
-/** What VaultRepo.delete did; `outputKeys` are the deleted jobs' output files for the caller to remove. */
-export type VaultDeleteResult = { deleted: true; outputKeys: string[] } | { deleted: false; reason: 'not-found' | 'not-deletable' };
+/** What VaultRepo.delete did (the deleted jobs' output blobs are released in the same unit, like every other blob). */
+export type VaultDeleteResult = { deleted: true } | { deleted: false; reason: 'not-found' | 'not-deletable' };
 
 export interface VaultRepo {
   /**
@@ -193,8 +193,25 @@ export interface StatsRepo {
   schema(): Promise<{ applied: number; expected: number }>;
 }
 
+/**
+ * Wake-ups between processes that share a store (PostgreSQL: LISTEN/NOTIFY; SQLite: in-process,
+ * since one server owns the database). The store itself signals, after the commit (PostgreSQL:
+ * pg_notify inside the transaction, delivered at commit):
+ * - 'jobs' when a queue entry is added or made due (jobs.create, jobs.retry, jobs.makeDue), so that
+ *   every engine recomputes when to wake;
+ * - 'outbox' when outbox rows are added (outbox.enqueue, jobs.complete with notifications).
+ * A signal is a hint: listeners re-read the store; a lost one only delays work until the next poll.
+ */
+export type SignalChannel = 'jobs' | 'outbox';
+
+export interface Signals {
+  /** Calls `fn` on every signal of the channel (from any process) until the returned function is called. */
+  listen(channel: SignalChannel, fn: () => void): Promise<() => Promise<void>>;
+}
+
 export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
+  readonly signals: Signals;
   readonly vaults: VaultRepo;
   readonly accounts: AccountRepo;
   readonly state: StateRepo;
@@ -384,9 +401,11 @@ export interface ArchiveRepo extends ArchiveRepoContract {
   /** Live archives and their bytes in the vaults the filter selects. */
   scrubTotal(filter: ScrubFilter): Promise<{ count: number; bytes: number }>;
   /**
-   * One transaction: the archive row, its leaves, the blob row (one reference, held by the
-   * archive) and the vault counters (number_of_archives, size_in_bytes, last_write_at).
-   * Locks: the vault row. Throws VaultGoneError (writing nothing) when the vault no longer exists.
+   * One transaction: the archive row, its leaves, the blob turned from pending to live (one
+   * reference, held by the archive) and the vault counters (number_of_archives, size_in_bytes,
+   * last_write_at). Locks: the vault row, the pending blob row. Throws VaultGoneError (writing
+   * nothing) when the vault no longer exists, BlobLeaseLostError (writing nothing) when
+   * `archive.blobKey` is not pending any more (its lease lapsed and the collector took it).
    */
   create(archive: ArchiveRecord, leaves: Buffer): Promise<void>;
   /**
@@ -445,9 +464,10 @@ export interface UploadRepo {
   listActive(vaultId: number, fromUploadId: string | null, activeSince: number, limit: number): Promise<UploadRecord[]>;
   /**
    * Records a part (a re-upload of the same range replaces the earlier one and releases its blob).
-   * The new blob's row (one reference, held by the part) is written in the same transaction.
-   * `not-active` when the upload is no longer active (or was removed with its vault): the new
-   * blob is then queued as garbage. Locks: the upload row, the part row, the blob rows.
+   * The new blob turns from pending to live (one reference, held by the part) in the same
+   * transaction. `not-active` when the upload is no longer active (or was removed with its vault):
+   * the new blob is then queued as garbage. Throws BlobLeaseLostError (writing nothing) when the
+   * part's blob is not pending any more. Locks: the upload row, the part row, the blob rows.
    */
   putPart(uploadId: string, part: PartRecord, leaves: Buffer, now: number): Promise<'ok' | 'not-active'>;
   /** Parts by index, from `fromIndex` inclusive. */
@@ -457,11 +477,13 @@ export interface UploadRepo {
   /** The leaves of every part, in order (packed 32-byte digests per part). */
   partLeaves(uploadId: string): Promise<Buffer[]>;
   /**
-   * One transaction: a manifest blob row (one reference, held by the archive) whose members are
-   * the parts' blobs (their references pass from the parts to the manifest), the archive row with
-   * the parts' leaves, the vault counters, and the upload marked completed. `parts-changed` when
-   * the parts are no longer exactly `partBlobKeys` (a part was re-uploaded meanwhile). Locks: the
-   * upload row and its parts, the vault row (VaultGoneError when it is gone), the blob rows.
+   * One transaction: the manifest blob (`archive.blobKey`, pending until now) turned live with one
+   * reference, held by the archive, whose members are the parts' blobs (their references pass
+   * from the parts to the manifest), the archive row with the parts' leaves, the vault counters,
+   * and the upload marked completed. `parts-changed` when the parts are no longer exactly
+   * `partBlobKeys` (a part was re-uploaded meanwhile). Locks: the upload row and its parts, the
+   * vault row (VaultGoneError when it is gone), the blob rows (BlobLeaseLostError when the
+   * manifest is not pending any more).
    */
   complete(uploadId: string, archive: ArchiveRecord, partBlobKeys: string[], now: number): Promise<'ok' | 'not-active' | 'parts-changed'>;
   /** Marks an active upload aborted and releases its parts' blobs. */
@@ -472,10 +494,35 @@ export interface UploadRepo {
   purgeFinished(before: number): Promise<number>;
 }
 
+/**
+ * Blob lifecycle: pending → live → garbage → forgotten.
+ * - `begin` records a *pending* blob (its writer `owner` and a lease) before its first byte is
+ *   written, so that no process ever lists or deletes what another is writing.
+ * - The unit that commits the row holding the blob (archives.create, uploads.putPart,
+ *   uploads.complete, jobs.complete for an output) turns it *live* (refs = 1), and refuses with
+ *   BlobLeaseLostError when the pending row is gone.
+ * - A pending blob whose lease lapsed (its writer died or stalled) becomes *garbage*
+ *   (`reapExpiredPending`), like a live blob whose last reference is released or a discarded one.
+ * - The collector deletes garbage from the BlobStore (which removes an unfinished write too), then
+ *   `forget`s it.
+ * Leases are in domain time; each process renews its own (`renewPending`) while it writes.
+ */
 export interface BlobRepo extends BlobRefRepoContract {
-  /** Whether the metadata knows this blob (it has a row, live or queued as garbage). */
+  /** Records a pending blob, written by `owner`, reclaimable once `leaseUntil` has passed. */
+  begin(blobKey: string, owner: string, leaseUntil: number): Promise<void>;
+  /** Extends the lease of every pending blob of `owner` to `leaseUntil`; returns how many. */
+  renewPending(owner: string, leaseUntil: number): Promise<number>;
+  /**
+   * Turns up to `limit` pending blobs whose lease ended before `now` into garbage, in one unit,
+   * oldest first; returns how many. Embedded start-up passes +Infinity-like `now` (every writer is dead).
+   */
+  reapExpiredPending(now: number, limit: number): Promise<number>;
+  /** Whether the metadata knows this blob (pending, live or queued as garbage). */
   known(blobKey: string): Promise<boolean>;
-  /** Records a stored blob nobody will reference (a failed commit) so the collector removes it. */
+  /**
+   * Turns a blob nobody will reference (a failed or lost commit; pending or never recorded) into
+   * garbage so the collector removes it. A live blob is left alone.
+   */
   discard(blobKey: string, now: number): Promise<void>;
   /** Blobs whose last reference is gone, oldest first. */
   garbage(limit: number): Promise<string[]>;
@@ -506,11 +553,21 @@ export interface JobListOptions {
 
 export interface JobOutcome {
   status: 'Succeeded' | 'Failed';
+  /**
+   * The outbox rows to write in the completing transaction, one per destination (the caller
+   * decides who is told and what: src/jobs/notifications.ts).
+   */
+  notifications?: { topicArn: string; message: string }[];
   statusMessage: string;
   completedAt: number;
   expiresAt: number;
   treeHash?: string | null;
   outputSize?: number | null;
+  /**
+   * A generated output (inventory): a pending blob of the BlobStore that the completing unit turns
+   * live with one reference, held by the job until it expires (BlobLeaseLostError when the blob
+   * is not pending any more). Each attempt writes its own blob.
+   */
   outputKey?: string | null;
   nextMarker?: string | null;
   /**
@@ -525,6 +582,17 @@ export interface JobOutcome {
 export interface ClaimedJob {
   job: JobRecord;
   /** Including this claim. */
+  attempts: number;
+}
+
+/**
+ * Who holds a job's queue entry: the worker that claimed it and the attempt number of that claim.
+ * complete and retry act only while the entry is still claimed by exactly this claim, so a worker
+ * whose lease lapsed (and whose job another worker took) changes nothing.
+ */
+export interface JobClaim {
+  seq: number;
+  workerId: string;
   attempts: number;
 }
 
@@ -556,16 +624,18 @@ export interface JobRepo {
    */
   claimDue(now: number, workerId: string, leaseMs: number, batch: number): Promise<ClaimedJob[]>;
   /**
-   * Completes a claimed job: updates the row, deletes its queue entry and writes one outbox row
-   * per notification destination, in one transaction. Returns null (and changes nothing) if the
-   * job is no longer queued, e.g. another worker completed it, and 'archive-gone' (changing
-   * nothing) when `outcome.pin` names an archive deleted meanwhile. Locks: the job's queue row
-   * (its absence means the job was completed elsewhere or removed with its vault), the archive
-   * row and blob row of a pin.
+   * Completes a claimed job: updates the row, deletes its queue entry, turns the output blob live
+   * and writes `outcome.notifications` to the outbox, in one transaction. Returns null (and
+   * changes nothing) unless the queue entry is still held by `claim` (another worker took it
+   * after the lease lapsed, completed it, or the vault was deleted), and 'archive-gone' (changing
+   * nothing) when `outcome.pin` names an archive deleted meanwhile. Locks: the job's queue row,
+   * the archive row and blob row of a pin, the output's pending blob row.
    */
-  complete(seq: number, outcome: JobOutcome): Promise<JobRecord | null | 'archive-gone'>;
-  /** Puts a claimed job back for another attempt at `dueAt`. */
-  retry(seq: number, dueAt: number, error: string): Promise<void>;
+  complete(claim: JobClaim, outcome: JobOutcome): Promise<JobRecord | null | 'archive-gone'>;
+  /** Puts a claimed job back for another attempt at `dueAt`; false (no change) unless still held by `claim`. */
+  retry(claim: JobClaim, dueAt: number, error: string): Promise<boolean>;
+  /** Extends every lease `workerId` holds to `leaseUntil` (its heartbeat); returns how many. */
+  renewClaims(workerId: string, leaseUntil: number): Promise<number>;
   /** Makes a queued job due now (test control). Returns false when it is not queued. */
   makeDue(seq: number, now: number): Promise<boolean>;
   /** Drops every lease (embedded mode at start-up: no other process shares the database). */
@@ -573,8 +643,9 @@ export interface JobRepo {
   /** The earliest due time of an unclaimed queue entry or output expiry, or null. */
   nextWakeAt(now: number): Promise<number | null>;
   /**
-   * Deletes up to `batch` jobs whose output window has ended and releases their blob references in
-   * the same transaction; returns them so that their output files can be removed.
+   * Deletes up to `batch` jobs whose output window has ended and releases their blob references
+   * (a pinned archive blob, a generated output) in the same transaction; returns them. Several
+   * processes may run it at once: each job is deleted (and released) once.
    */
   expire(now: number, batch: number): Promise<JobRecord[]>;
   /** Leaf digests saved for a completed archive retrieval. */
