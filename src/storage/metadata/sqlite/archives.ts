@@ -79,8 +79,8 @@ export class SqliteArchiveRepo implements ArchiveRepo {
   async create(a: ArchiveRecord, leaves: Buffer) {
     this.#db
       .transaction(() => {
+        this.#blobs.commitPendingSync(a.blobKey, a.size, a.createdAt);
         this.insertSync(a, [leaves]);
-        this.#blobs.insertSync(a.blobKey, a.size, 1, a.createdAt);
       })
       .immediate();
   }

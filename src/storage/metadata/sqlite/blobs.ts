@@ -1,9 +1,12 @@
 import type { SqliteDb } from './db.js';
+import { BlobLeaseLostError } from '../errors.js';
 import type { BlobRepo } from '../types.js';
 
 /**
- * Blob reference counts. The `*Sync` methods run inside the callers' transactions (archives,
- * uploads), so a reference moves in the same unit of work as the row that holds it.
+ * Blobs: pending (`pending_blobs`, being written under a lease), live (`blobs`, with a reference
+ * count) and garbage (`blob_garbage`, for the collector). The `*Sync` methods run inside the
+ * callers' transactions (archives, uploads, jobs, vaults), so a blob turns live or loses a
+ * reference in the same unit of work as the row that holds it.
  */
 export class SqliteBlobRepo implements BlobRepo {
   readonly #db: SqliteDb;
@@ -24,12 +27,21 @@ export class SqliteBlobRepo implements BlobRepo {
       garbage: db.prepare('SELECT blob_key FROM blob_garbage ORDER BY queued_at, blob_key LIMIT ?'),
       isGarbage: db.prepare('SELECT 1 FROM blob_garbage WHERE blob_key = ?'),
       forget: db.prepare('DELETE FROM blob_garbage WHERE blob_key = ?'),
+      begin: db.prepare('INSERT INTO pending_blobs (blob_key, owner, lease_until, created_at) VALUES (?, ?, ?, ?)'),
+      isPending: db.prepare('SELECT 1 FROM pending_blobs WHERE blob_key = ?'),
+      takePending: db.prepare('DELETE FROM pending_blobs WHERE blob_key = ?'),
+      renew: db.prepare('UPDATE pending_blobs SET lease_until = ? WHERE owner = ?'),
+      lapsed: db.prepare('SELECT blob_key FROM pending_blobs WHERE lease_until < ? ORDER BY lease_until, blob_key LIMIT ?'),
     };
   }
 
-  /** A newly stored blob with `refs` references. */
-  insertSync(blobKey: string, size: number, refs: number, now: number): void {
-    this.#s.insert.run(blobKey, size, refs, now);
+  /**
+   * Turns the pending blob live with one reference (held by the row the caller writes in the same
+   * transaction). Throws BlobLeaseLostError, before anything is written, when it is not pending.
+   */
+  commitPendingSync(blobKey: string, size: number, now: number): void {
+    if (this.#s.takePending.run(blobKey).changes !== 1) throw new BlobLeaseLostError(blobKey);
+    this.#s.insert.run(blobKey, size, 1, now);
   }
 
   /** A manifest holding one reference on each member (the caller transfers or adds them). */
@@ -56,8 +68,32 @@ export class SqliteBlobRepo implements BlobRepo {
     }
   }
 
+  /** A blob nobody will reference (pending or never recorded) becomes garbage; a live one is left alone. */
   discardSync(blobKey: string, now: number): void {
+    if (this.#s.get.get(blobKey) !== undefined) return;
+    this.#s.takePending.run(blobKey);
     this.#s.queue.run(blobKey, now);
+  }
+
+  async begin(blobKey: string, owner: string, leaseUntil: number) {
+    this.#s.begin.run(blobKey, owner, leaseUntil, Date.now());
+  }
+
+  async renewPending(owner: string, leaseUntil: number) {
+    return this.#s.renew.run(leaseUntil, owner).changes;
+  }
+
+  async reapExpiredPending(now: number, limit: number) {
+    return this.#db
+      .transaction(() => {
+        const keys = (this.#s.lapsed.all(now, limit) as { blob_key: string }[]).map((r) => r.blob_key);
+        for (const k of keys) {
+          this.#s.takePending.run(k);
+          this.#s.queue.run(k, now);
+        }
+        return keys.length;
+      })
+      .immediate();
   }
 
   async retain(blobKey: string) {
@@ -66,15 +102,15 @@ export class SqliteBlobRepo implements BlobRepo {
 
   async release(blobKey: string) {
     // queued_at only orders the collector's work; the contract carries no domain time.
-    this.#db.transaction(() => this.releaseSync(blobKey, Date.now()))();
+    this.#db.transaction(() => this.releaseSync(blobKey, Date.now())).immediate();
   }
 
   async known(blobKey: string) {
-    return this.#s.get.get(blobKey) !== undefined || this.#s.isGarbage.get(blobKey) !== undefined;
+    return this.#s.get.get(blobKey) !== undefined || this.#s.isPending.get(blobKey) !== undefined || this.#s.isGarbage.get(blobKey) !== undefined;
   }
 
   async discard(blobKey: string, now: number) {
-    this.discardSync(blobKey, now);
+    this.#db.transaction(() => this.discardSync(blobKey, now)).immediate();
   }
 
   async garbage(limit: number) {

@@ -12,11 +12,14 @@ import { SqliteBlobRepo } from './blobs.js';
 import { SqliteArchiveRepo } from './archives.js';
 import { SqliteUploadRepo } from './uploads.js';
 import { SqliteStatsRepo } from './stats.js';
+import { InProcessSignals } from './signals.js';
 import type { AccountRepo, MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite' as const;
   readonly db: SqliteDb;
+  /** In-process: only this handle's writes signal (one server owns an SQLite database). */
+  readonly signals = new InProcessSignals();
   readonly vaults: SqliteVaultRepo;
   /**
    * Stores secrets as given. `openStorage` (src/storage/index.ts) replaces it with a repository
@@ -44,8 +47,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.uploads = new SqliteUploadRepo(this.db, this.blobs, this.archives);
     this.locks = new SqliteVaultLockRepo(this.db);
     this.settings = new SqliteSettingsRepo(this.db);
-    this.outbox = new SqliteOutboxRepo(this.db);
-    this.jobs = new SqliteJobRepo(this.db, this.blobs, this.settings);
+    this.outbox = new SqliteOutboxRepo(this.db, this.signals);
+    this.jobs = new SqliteJobRepo(this.db, this.blobs, this.settings, this.signals);
     this.stats = new SqliteStatsRepo(this.db);
   }
 

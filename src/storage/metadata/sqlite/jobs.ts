@@ -3,8 +3,9 @@ import type { SqliteBlobRepo } from './blobs.js';
 import type { SqliteSettingsRepo } from './settings.js';
 import { VaultGoneError } from '../errors.js';
 import { toArchive, type ArchiveRow } from './archives.js';
-import type { Admission, ArchiveListOptions, ArchiveRecord, ClaimedJob, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
-import { completionEvent, describeJobJson, type JobAction, type JobStatus, type Tier, type InventoryFormat } from '../../../domain/jobs.js';
+import type { InProcessSignals } from './signals.js';
+import type { Admission, ArchiveListOptions, ArchiveRecord, ClaimedJob, JobClaim, JobListOptions, JobOutcome, JobRecord, JobRepo, NewJob } from '../types.js';
+import type { JobAction, JobStatus, Tier, InventoryFormat } from '../../../domain/jobs.js';
 
 interface JobRow {
   seq: number;
@@ -38,6 +39,8 @@ interface JobRow {
   output_key: string | null;
   blob_retained: number;
   expires_at: number | null;
+  /** 1 when output_key is a blob holding one reference (migration 008). */
+  output_blob: number;
 }
 
 function toJob(r: JobRow): JobRecord {
@@ -78,22 +81,25 @@ function toJob(r: JobRow): JobRecord {
 /**
  * Jobs, their queue and the outbox rows written at completion. Every method is one transaction.
  * Claiming is one UPDATE … RETURNING over the due entries (the PostgreSQL twin adds
- * FOR UPDATE SKIP LOCKED to the inner SELECT).
+ * FOR UPDATE SKIP LOCKED to the inner SELECT). A claim is (claimed_by, attempts): complete and
+ * retry act only while the queue row still carries exactly the caller's.
  */
 export class SqliteJobRepo implements JobRepo {
   readonly #db: SqliteDb;
   readonly #blobs: SqliteBlobRepo;
   readonly #settings: SqliteSettingsRepo;
+  readonly #signals: InProcessSignals;
   readonly #s;
 
   /**
    * Takes the blob repository so pins and releases share the job's transaction, and the settings
    * repository so that admission control and the job row share InitiateJob's.
    */
-  constructor(db: SqliteDb, blobs: SqliteBlobRepo, settings: SqliteSettingsRepo) {
+  constructor(db: SqliteDb, blobs: SqliteBlobRepo, settings: SqliteSettingsRepo, signals: InProcessSignals) {
     this.#db = db;
     this.#blobs = blobs;
     this.#settings = settings;
+    this.#signals = signals;
     this.#s = {
       nextSeq: db.prepare("UPDATE id_sequences SET last_id = last_id + 1 WHERE name = 'jobs' RETURNING last_id"),
       vaultExists: db.prepare('SELECT 1 FROM vaults WHERE id = ?'),
@@ -116,17 +122,19 @@ export class SqliteJobRepo implements JobRepo {
         WHERE job_seq IN (SELECT job_seq FROM job_queue WHERE due_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)
           ORDER BY due_at, job_seq LIMIT @batch)
         RETURNING job_seq, attempts`),
-      queued: db.prepare('SELECT 1 FROM job_queue WHERE job_seq = ?'),
+      held: db.prepare('SELECT 1 FROM job_queue WHERE job_seq = ? AND claimed_by = ? AND attempts = ?'),
       dequeue: db.prepare('DELETE FROM job_queue WHERE job_seq = ?'),
       finish: db.prepare(`UPDATE jobs SET status = @status, status_message = @statusMessage, completed_at = @completedAt,
           expires_at = @expiresAt, tree_hash = COALESCE(@treeHash, tree_hash), output_size = @outputSize, output_key = @outputKey,
-          inv_next_marker = @nextMarker, blob_retained = @blobRetained
+          inv_next_marker = @nextMarker, blob_retained = @blobRetained, output_blob = @outputBlob
         WHERE seq = @seq`),
       putLeaves: db.prepare('INSERT OR REPLACE INTO job_leaves (job_seq, first_leaf, leaves) VALUES (?, ?, ?)'),
       getLeaves: db.prepare('SELECT first_leaf, leaves FROM job_leaves WHERE job_seq = ?'),
-      vaultNotif: db.prepare('SELECT sns_topic, events FROM vault_notifications WHERE vault_id = ?'),
       outbox: db.prepare('INSERT INTO notification_outbox (topic_arn, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)'),
-      retry: db.prepare('UPDATE job_queue SET due_at = ?, last_error = ?, claimed_until = NULL, claimed_by = NULL WHERE job_seq = ?'),
+      retry: db.prepare(
+        'UPDATE job_queue SET due_at = ?, last_error = ?, claimed_until = NULL, claimed_by = NULL WHERE job_seq = ? AND claimed_by = ? AND attempts = ?',
+      ),
+      renew: db.prepare('UPDATE job_queue SET claimed_until = ? WHERE claimed_by = ?'),
       makeDue: db.prepare('UPDATE job_queue SET due_at = ?, claimed_until = NULL, claimed_by = NULL WHERE job_seq = ?'),
       releaseAll: db.prepare('UPDATE job_queue SET claimed_until = NULL, claimed_by = NULL WHERE claimed_until IS NOT NULL'),
       nextDue: db.prepare('SELECT MIN(COALESCE(claimed_until, due_at)) AS t FROM job_queue'),
@@ -150,7 +158,7 @@ export class SqliteJobRepo implements JobRepo {
   }
 
   async create<E>(job: NewJob, dueAt: number, admission?: Admission<E>): Promise<{ job: JobRecord } | { rejected: E }> {
-    return this.#db.transaction((): { job: JobRecord } | { rejected: E } => {
+    const r = this.#db.transaction((): { job: JobRecord } | { rejected: E } => {
       // The vault row is read in this (IMMEDIATE) transaction: DeleteVault, which removes the
       // vault's jobs in its own, cannot leave this one behind.
       if (!this.#s.vaultExists.get(job.vaultId)) throw new VaultGoneError(job.vaultId);
@@ -188,6 +196,8 @@ export class SqliteJobRepo implements JobRepo {
       this.#s.enqueue.run(seq, dueAt);
       return { job: toJob(this.#s.bySeq.get(seq) as JobRow) };
     }).immediate();
+    if ('job' in r) this.#signals.emit('jobs');
+    return r;
   }
 
   async get(vaultId: number, jobId: string, now: number) {
@@ -227,15 +237,21 @@ export class SqliteJobRepo implements JobRepo {
     }).immediate();
   }
 
-  async complete(seq: number, o: JobOutcome): Promise<JobRecord | null | 'archive-gone'> {
-    return this.#db.transaction((): JobRecord | null | 'archive-gone' => {
-      if (!this.#s.queued.get(seq)) return null;
+  async complete(claim: JobClaim, o: JobOutcome): Promise<JobRecord | null | 'archive-gone'> {
+    const seq = claim.seq;
+    const notifications = o.notifications ?? [];
+    const r = this.#db.transaction((): JobRecord | null | 'archive-gone' => {
+      // Held by exactly this claim: not completed, not removed with its vault, and not taken over
+      // by another worker (or another attempt) after this one's lease lapsed.
+      if (!this.#s.held.get(seq, claim.workerId, claim.attempts)) return null;
       if (o.pin) {
         const vaultId = (this.#s.bySeq.get(seq) as JobRow).vault_id;
         // Checked and pinned in one transaction: DeleteArchive cannot slip in between.
         if (!this.#s.archiveLive.get(vaultId, o.pin.archiveId)) return 'archive-gone';
         this.#blobs.retainSync(o.pin.blobKey);
       }
+      // The generated output turns live, held by the job (BlobLeaseLostError rolls everything back).
+      if (o.outputKey) this.#blobs.commitPendingSync(o.outputKey, o.outputSize ?? 0, o.completedAt);
       this.#s.finish.run({
         seq,
         status: o.status,
@@ -247,29 +263,31 @@ export class SqliteJobRepo implements JobRepo {
         outputKey: o.outputKey ?? null,
         nextMarker: o.nextMarker ?? null,
         blobRetained: o.pin ? 1 : 0,
+        outputBlob: o.outputKey ? 1 : 0,
       });
       if (o.leaves) this.#s.putLeaves.run(seq, o.leaves.firstLeaf, o.leaves.packed);
       this.#s.dequeue.run(seq);
-      const job = toJob(this.#s.bySeq.get(seq) as JobRow);
-      // "If both a vault config for that event and a per-job SNSTopic exist, both get a message" (DG configuring-notifications).
-      const topics: string[] = [];
-      if (job.snsTopic) topics.push(job.snsTopic);
-      const n = this.#s.vaultNotif.get(job.vaultId) as { sns_topic: string; events: string } | undefined;
-      if (n && (JSON.parse(n.events) as string[]).includes(completionEvent(job.action))) topics.push(n.sns_topic);
-      if (topics.length > 0) {
-        const message = JSON.stringify(describeJobJson(job));
-        for (const t of topics) this.#s.outbox.run(t, message, o.completedAt, o.completedAt);
-      }
-      return job;
+      for (const n of notifications) this.#s.outbox.run(n.topicArn, n.message, o.completedAt, o.completedAt);
+      return toJob(this.#s.bySeq.get(seq) as JobRow);
     }).immediate();
+    if (r !== null && r !== 'archive-gone' && notifications.length > 0) this.#signals.emit('outbox');
+    return r;
   }
 
-  async retry(seq: number, dueAt: number, error: string) {
-    this.#s.retry.run(dueAt, error.slice(0, 2000), seq);
+  async retry(claim: JobClaim, dueAt: number, error: string) {
+    const done = this.#s.retry.run(dueAt, error.slice(0, 2000), claim.seq, claim.workerId, claim.attempts).changes > 0;
+    if (done) this.#signals.emit('jobs');
+    return done;
+  }
+
+  async renewClaims(workerId: string, leaseUntil: number) {
+    return this.#s.renew.run(leaseUntil, workerId).changes;
   }
 
   async makeDue(seq: number, now: number) {
-    return this.#s.makeDue.run(now, seq).changes > 0;
+    const done = this.#s.makeDue.run(now, seq).changes > 0;
+    if (done) this.#signals.emit('jobs');
+    return done;
   }
 
   async releaseAllClaims() {
@@ -286,10 +304,13 @@ export class SqliteJobRepo implements JobRepo {
 
   async expire(now: number, batch: number) {
     return this.#db.transaction(() => {
-      const rows = (this.#s.expired.all(now, batch) as JobRow[]).map(toJob);
+      const raw = this.#s.expired.all(now, batch) as JobRow[];
+      const outputBlobs = new Set(raw.filter((r) => r.output_blob === 1).map((r) => r.seq));
+      const rows = raw.map(toJob);
       for (const j of rows) {
         this.#s.delete.run(j.seq);
         if (j.blobRetained && j.blobKey) this.#blobs.releaseSync(j.blobKey, now);
+        if (outputBlobs.has(j.seq) && j.outputKey) this.#blobs.releaseSync(j.outputKey, now);
       }
       return rows;
     }).immediate();

@@ -1,4 +1,5 @@
 import type { SqliteDb } from './db.js';
+import type { InProcessSignals } from './signals.js';
 import type { OutboxRecord, OutboxRepo } from '../types.js';
 
 interface OutboxRow {
@@ -26,10 +27,12 @@ const toRecord = (r: OutboxRow): OutboxRecord => ({
 /** The notification outbox (table from 003_jobs.sql): rows are claimed with a lease, then marked. */
 export class SqliteOutboxRepo implements OutboxRepo {
   readonly #db: SqliteDb;
+  readonly #signals: InProcessSignals;
   readonly #s;
 
-  constructor(db: SqliteDb) {
+  constructor(db: SqliteDb, signals: InProcessSignals) {
     this.#db = db;
+    this.#signals = signals;
     this.#s = {
       insert: db.prepare('INSERT INTO notification_outbox (topic_arn, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)'),
       due: db.prepare('SELECT * FROM notification_outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?'),
@@ -47,6 +50,7 @@ export class SqliteOutboxRepo implements OutboxRepo {
     this.#db.transaction(() => {
       for (const i of items) this.#s.insert.run(i.topicArn, i.message, now, now);
     })();
+    if (items.length > 0) this.#signals.emit('outbox');
   }
 
   async claimDue(now: number, limit: number, leaseMs: number) {

@@ -113,8 +113,8 @@ export class SqliteUploadRepo implements UploadRepo {
           this.#blobs.discardSync(part.blobKey, now);
           return 'not-active';
         }
+        this.#blobs.commitPendingSync(part.blobKey, part.size, now);
         const old = this.#s.getPart.get(u.id, part.index) as PartRow | undefined;
-        this.#blobs.insertSync(part.blobKey, part.size, 1, now);
         this.#s.putPart.run(u.id, part.index, part.size, part.treeHash, part.blobKey, leaves);
         if (old) this.#blobs.releaseSync(old.blob_key, now);
         this.#s.touch.run(now, u.id);
@@ -156,10 +156,10 @@ export class SqliteUploadRepo implements UploadRepo {
           this.#blobs.discardSync(archive.blobKey, now);
           return 'parts-changed';
         }
+        // The manifest takes over the parts' references: each part blob keeps refs = 1.
+        this.#blobs.commitPendingSync(archive.blobKey, archive.size, now);
         const leaves = (this.#s.partLeaves.all(u.id) as { leaves: Buffer }[]).map((r) => r.leaves);
         this.#archives.insertSync(archive, leaves);
-        // The manifest takes over the parts' references: each part blob keeps refs = 1.
-        this.#blobs.insertSync(archive.blobKey, archive.size, 1, now);
         this.#blobs.addMembersSync(
           archive.blobKey,
           parts.map((p) => p.blob_key),

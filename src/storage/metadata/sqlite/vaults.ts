@@ -50,7 +50,7 @@ export class SqliteVaultRepo implements VaultRepo {
       list: db.prepare('SELECT * FROM vaults WHERE account_id = ? AND region = ? AND name >= ? ORDER BY name LIMIT ?'),
       delete: db.prepare('DELETE FROM vaults WHERE id = ?'),
       liveArchive: db.prepare('SELECT 1 FROM archives WHERE vault_id = ? AND deleted_at IS NULL LIMIT 1'),
-      jobsOf: db.prepare('SELECT blob_key, blob_retained, output_key FROM jobs WHERE vault_id = ?'),
+      jobsOf: db.prepare('SELECT blob_key, blob_retained, output_key, output_blob FROM jobs WHERE vault_id = ?'),
       deleteJobs: db.prepare('DELETE FROM jobs WHERE vault_id = ?'),
       partsOf: db.prepare("SELECT p.blob_key FROM upload_parts p JOIN uploads u ON u.id = p.upload_row WHERE u.vault_id = ? AND u.state = 'active'"),
       deleteUploads: db.prepare('DELETE FROM uploads WHERE vault_id = ?'),
@@ -111,10 +111,9 @@ export class SqliteVaultRepo implements VaultRepo {
         // Decided on the row as it is now, in the transaction that deletes: an archive committed
         // after the caller looked cannot be orphaned.
         if (!deletable(toVault(row)) || this.#s.liveArchive.get(id)) return { deleted: false, reason: 'not-deletable' };
-        const outputKeys: string[] = [];
-        for (const j of this.#s.jobsOf.all(id) as { blob_key: string | null; blob_retained: number; output_key: string | null }[]) {
+        for (const j of this.#s.jobsOf.all(id) as { blob_key: string | null; blob_retained: number; output_key: string | null; output_blob: number }[]) {
           if (j.blob_retained === 1 && j.blob_key) this.#blobs.releaseSync(j.blob_key, now);
-          if (j.output_key) outputKeys.push(j.output_key);
+          if (j.output_blob === 1 && j.output_key) this.#blobs.releaseSync(j.output_key, now);
         }
         for (const p of this.#s.partsOf.all(id) as { blob_key: string }[]) this.#blobs.releaseSync(p.blob_key, now);
         // Queue entries, saved leaves, upload parts and archive leaves go by ON DELETE CASCADE;
@@ -123,7 +122,7 @@ export class SqliteVaultRepo implements VaultRepo {
         this.#s.deleteUploads.run(id);
         this.#s.deleteArchives.run(id);
         this.#s.delete.run(id);
-        return { deleted: true, outputKeys };
+        return { deleted: true };
       })
       .immediate();
   }
