@@ -17,9 +17,10 @@ export interface BlobMaintenanceOptions {
 }
 
 /**
- * Reclaims space: expires idle multipart uploads (by the injected clock), deletes blobs whose last
- * reference is gone, and at start-up removes what a crash left behind (temp files, and blobs that
- * were renamed into place but whose metadata commit never happened).
+ * Reclaims space: turns pending blobs whose writer's lease lapsed into garbage, expires idle
+ * multipart uploads (by the injected clock) and deletes blobs whose last reference is gone. It
+ * never lists the BlobStore: every blob is recorded (pending) before its first byte is written, so
+ * the metadata alone says what may be deleted, even while other processes share the store.
  */
 export class BlobMaintenance {
   readonly #store: MetadataStore;
@@ -38,19 +39,28 @@ export class BlobMaintenance {
     this.#opts = opts;
   }
 
-  /** Run before the server listens, when no write can be in flight. */
-  async startup(): Promise<{ removedTemp: number; removedOrphans: number; collected: number }> {
-    const { removedTemp } = await this.#blobs.init();
-    let removedOrphans = 0;
-    for await (const key of this.#blobs.list()) {
-      if (!(await this.#store.blobs.known(key))) {
-        await this.#blobs.delete(key);
-        removedOrphans++;
-      }
-    }
+  /**
+   * Run before the server listens. `exclusive` (embedded mode: this process is the only one using
+   * the storage, so every other writer is dead) empties the BlobStore's temp area and turns every
+   * pending blob into garbage, whatever its lease; then collects. Shared mode only prepares the
+   * store and collects: other processes' pending blobs are reclaimed by sweeps once their leases lapse.
+   */
+  async startup(opts: { exclusive: boolean }): Promise<{ removedTemp: number; reapedPending: number; collected: number }> {
+    const { removedTemp } = await this.#blobs.init({ exclusive: opts.exclusive });
+    const reapedPending = opts.exclusive ? await this.#reap(Number.MAX_SAFE_INTEGER) : 0;
     const collected = await this.collect();
-    if (removedTemp + removedOrphans > 0) this.#log.info({ removedTemp, removedOrphans }, 'removed blobs left by an interrupted write');
-    return { removedTemp, removedOrphans, collected };
+    if (removedTemp + reapedPending > 0) this.#log.info({ removedTemp, reapedPending }, 'reclaimed blobs left by interrupted writes');
+    return { removedTemp, reapedPending, collected };
+  }
+
+  /** Pending blobs whose lease ended before `now` become garbage. */
+  async #reap(now: number): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const k = await this.#store.blobs.reapExpiredPending(now, 100);
+      n += k;
+      if (k < 100) return n;
+    }
   }
 
   /** Deletes every blob whose last reference is gone, unless a backup holds deletions. Returns how many. */
@@ -71,9 +81,14 @@ export class BlobMaintenance {
     }
   }
 
-  /** Expires uploads idle for `uploadIdleMs` and reclaims their parts' space. Returns how many expired. */
+  /**
+   * Reclaims pending blobs whose lease lapsed (their writer died or stalled), expires uploads idle
+   * for `uploadIdleMs`, then collects. Returns how many uploads expired.
+   */
   async sweep(): Promise<number> {
     const now = this.#clock.now();
+    const reaped = await this.#reap(now);
+    if (reaped > 0) this.#log.warn({ reaped }, 'reclaimed pending blobs whose writer lease lapsed');
     let expired = 0;
     for (;;) {
       const n = await this.#store.uploads.expireIdle(now - this.#opts.uploadIdleMs, now, 100);

@@ -21,10 +21,12 @@ const READ_CHUNK = 2 * 1024 * 1024;
 const KEY_RE = /^[bm][0-9a-f]{32}$/;
 
 /**
- * Filesystem BlobStore: `<root>/data/<2 hex>/<key>` for committed blobs, `<root>/tmp/` for writes
- * in progress. A blob becomes visible only by rename(2) after fsync, and the rename is made
- * durable by fsyncing the directory, so a crash leaves either nothing (an orphan temp file that
- * `init` removes) or the whole blob.
+ * Filesystem BlobStore: `<root>/data/<2 hex>/<key>` for committed blobs, `<root>/tmp/<key>` for a
+ * write in progress. A blob becomes visible only by rename(2) after fsync, and the rename is made
+ * durable by fsyncing the directory, so a crash leaves either nothing (a temp file) or the whole
+ * blob. The temp file is named by the key, so `delete(key)` also removes an unfinished write (a
+ * pending blob whose writer died, reclaimed through the metadata's leases; its commit then fails),
+ * and `init({ exclusive: true })` may empty tmp/ because no other process writes there.
  *
  * Keys: 'b' (plain) or 'm' (manifest), 12 hex digits of milliseconds (time-ordered, so the
  * metadata B-tree takes inserts at its end), 20 random hex digits; the last two pick the shard.
@@ -41,19 +43,28 @@ export class FsBlobStore implements BlobStore {
     this.#data = join(root, 'data');
   }
 
-  async init() {
+  async init(opts: { exclusive: boolean }) {
     await mkdir(this.#tmp, { recursive: true });
     await mkdir(this.#data, { recursive: true });
     let removedTemp = 0;
-    for (const f of await readdir(this.#tmp)) {
-      await rm(join(this.#tmp, f), { force: true });
-      removedTemp++;
+    // Only when no other process can be writing: a shared store's unfinished writes are reclaimed
+    // one by one (`delete`) once the metadata says their lease lapsed.
+    if (opts.exclusive) {
+      for (const f of await readdir(this.#tmp)) {
+        await rm(join(this.#tmp, f), { force: true });
+        removedTemp++;
+      }
     }
     return { removedTemp };
   }
 
-  #newKey(kind: 'b' | 'm'): string {
-    return kind + Date.now().toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
+  newKey(kind: 'blob' | 'manifest'): string {
+    return (kind === 'manifest' ? 'm' : 'b') + Date.now().toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
+  }
+
+  #tmpPath(key: string): string {
+    if (!KEY_RE.test(key)) throw new Error(`Invalid blob key: ${key}`);
+    return join(this.#tmp, key);
   }
 
   #path(key: string): string {
@@ -61,8 +72,9 @@ export class FsBlobStore implements BlobStore {
     return join(this.#data, key.slice(-2), key);
   }
 
-  async create(): Promise<BlobWriter> {
-    return FsBlobWriter.open(this, this.#tmp, () => this.#newKey('b'));
+  async create(key: string): Promise<BlobWriter> {
+    if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
+    return FsBlobWriter.open(this, this.#tmpPath(key), key);
   }
 
   /** Moves a flushed temp file into place and makes the rename durable. */
@@ -74,12 +86,13 @@ export class FsBlobStore implements BlobStore {
     await fsyncDir(dir);
   }
 
-  async createManifest(members: ManifestMember[]): Promise<string> {
+  async createManifest(key: string, members: ManifestMember[]): Promise<void> {
+    if (!this.isManifest(key)) throw new Error(`Not a manifest key: ${key}`);
     for (const m of members) this.#path(m.key);
-    const w = await FsBlobWriter.open(this, this.#tmp, () => this.#newKey('m'));
+    const w = await FsBlobWriter.open(this, this.#tmpPath(key), key);
     try {
       await w.write(Buffer.from(JSON.stringify({ v: 1, members }), 'utf8'));
-      return await w.commit();
+      await w.commit();
     } catch (e) {
       await w.abort();
       throw e;
@@ -140,6 +153,8 @@ export class FsBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.#path(key), { force: true });
+    // An unfinished write: its writer (if still alive) keeps an unlinked file, and its commit fails.
+    await rm(this.#tmpPath(key), { force: true });
   }
 
   async *list(): AsyncIterable<string> {
@@ -168,10 +183,10 @@ async function fsyncDir(dir: string): Promise<void> {
 
 class FsBlobWriter implements BlobWriter {
   bytes = 0;
+  readonly key: string;
   #fh: FileHandle | null;
   readonly #store: FsBlobStore;
   readonly #tmpPath: string;
-  readonly #newKey: () => string;
   /**
    * Chunks are copied into a 1 MiB batch (src/lib/batch-pool.ts) and written with one write(2) per
    * MiB: measured here, 256 MiB as writev of 16 × 64 KiB took 656 ms, as concatenated 1 MiB writes
@@ -189,17 +204,17 @@ class FsBlobWriter implements BlobWriter {
   #unsynced = 0;
   #syncing: Promise<void> | null = null;
 
-  private constructor(store: FsBlobStore, fh: FileHandle, tmpPath: string, newKey: () => string) {
+  private constructor(store: FsBlobStore, fh: FileHandle, tmpPath: string, key: string) {
     this.#store = store;
     this.#fh = fh;
     this.#tmpPath = tmpPath;
-    this.#newKey = newKey;
+    this.key = key;
   }
 
-  static async open(store: FsBlobStore, tmpDir: string, newKey: () => string): Promise<FsBlobWriter> {
-    const tmpPath = join(tmpDir, randomBytes(12).toString('hex') + '.tmp');
+  static async open(store: FsBlobStore, tmpPath: string, key: string): Promise<FsBlobWriter> {
+    // 'wx': a key is written once; a second writer for the same key fails instead of sharing the file.
     const fh = await open(tmpPath, 'wx');
-    return new FsBlobWriter(store, fh, tmpPath, newKey);
+    return new FsBlobWriter(store, fh, tmpPath, key);
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -284,10 +299,10 @@ class FsBlobWriter implements BlobWriter {
     await fh.sync();
     await fh.close();
     this.#fh = null;
-    const key = this.#newKey();
-    await this.#store.publish(this.#tmpPath, key);
+    // ENOENT when delete(key) removed the unfinished write meanwhile (its lease lapsed).
+    await this.#store.publish(this.#tmpPath, this.key);
     this.#done = true;
-    return key;
+    return this.key;
   }
 
   async abort(): Promise<void> {
