@@ -11,10 +11,19 @@ async function collect(r: Readable): Promise<Buffer> {
 }
 
 async function put(store: BlobStore, data: Buffer, chunk = 65536): Promise<string> {
-  const w = await store.create();
+  const key = store.newKey('blob');
+  const w = await store.create(key);
+  assert.equal(w.key, key);
   for (let off = 0; off < data.length; off += chunk) await w.write(data.subarray(off, off + chunk));
   assert.equal(w.bytes, data.length);
-  return w.commit();
+  assert.equal(await w.commit(), key);
+  return key;
+}
+
+async function manifest(store: BlobStore, members: { key: string; size: number }[]): Promise<string> {
+  const key = store.newKey('manifest');
+  await store.createManifest(key, members);
+  return key;
 }
 
 async function keys(store: BlobStore): Promise<string[]> {
@@ -23,17 +32,24 @@ async function keys(store: BlobStore): Promise<string[]> {
   return out.sort();
 }
 
+/** What the suite may look at beyond the interface (optional per implementation). */
+export interface BlobStoreInspection {
+  /** How many unfinished writes hold temporary bytes in the backing storage of `id` (fs: files in tmp/; S3: open multipart uploads). */
+  tempCount?(id: string): Promise<number>;
+}
+
 /**
  * The BlobStore contract. `open(id)` returns a store over the same backing storage for the same
- * id (a restart), so crash leftovers can be checked; an S3 implementation passes the same suite.
+ * id (a restart, or another process sharing it), so crash leftovers can be checked; an S3
+ * implementation passes the same suite.
  */
-export function blobStoreConformance(name: string, open: (id: string) => Promise<BlobStore>, dispose: (id: string) => Promise<void>) {
+export function blobStoreConformance(name: string, open: (id: string) => Promise<BlobStore>, dispose: (id: string) => Promise<void>, inspect: BlobStoreInspection = {}) {
   describe(`BlobStore conformance: ${name}`, () => {
     let store: BlobStore;
     const id = 'main';
     before(async () => {
       store = await open(id);
-      await store.init();
+      await store.init({ exclusive: true });
     });
     after(async () => {
       await store.close();
@@ -61,9 +77,30 @@ export function blobStoreConformance(name: string, open: (id: string) => Promise
       assert.ok((await keys(store)).includes(b));
     });
 
+    test('newKey: a fresh key per call, of the kind asked for, that nothing is stored under yet', async () => {
+      const b1 = store.newKey('blob');
+      const b2 = store.newKey('blob');
+      const m = store.newKey('manifest');
+      assert.notEqual(b1, b2);
+      for (const k of [b1, b2, m]) assert.match(k, /^[A-Za-z0-9_-]+$/);
+      assert.equal(store.isManifest(b1), false);
+      assert.equal(store.isManifest(m), true);
+      assert.equal(await store.size(b1), null);
+    });
+
+    test('nothing is visible under the key until commit resolves', async () => {
+      const key = store.newKey('blob');
+      const w = await store.create(key);
+      await w.write(Buffer.from('not yet'));
+      assert.equal(await store.size(key), null);
+      assert.ok(!(await keys(store)).includes(key));
+      await w.commit();
+      assert.equal(await store.size(key), 7);
+    });
+
     test('an aborted write leaves nothing visible, and abort is idempotent', async () => {
       const before = await keys(store);
-      const w = await store.create();
+      const w = await store.create(store.newKey('blob'));
       await w.write(randomBytes(2 * 1024 * 1024));
       await w.abort();
       await w.abort();
@@ -83,7 +120,7 @@ export function blobStoreConformance(name: string, open: (id: string) => Promise
       const parts = [randomBytes(1024 * 1024), randomBytes(1024 * 1024), randomBytes(12345)];
       const members = [];
       for (const p of parts) members.push({ key: await put(store, p), size: p.length });
-      const m = await store.createManifest(members);
+      const m = await manifest(store, members);
       assert.equal(store.isManifest(m), true);
       const whole = Buffer.concat(parts);
       assert.equal(await store.size(m), whole.length);
@@ -104,22 +141,57 @@ export function blobStoreConformance(name: string, open: (id: string) => Promise
 
     test('reading past the end of a manifest fails instead of returning short data', async () => {
       const key = await put(store, Buffer.from('abc'));
-      const m = await store.createManifest([{ key, size: 3 }]);
+      const m = await manifest(store, [{ key, size: 3 }]);
       await assert.rejects(() => collect(store.read(m, 0, 10)));
     });
 
-    test('a write interrupted by a crash leaves no visible blob, and init on restart cleans it up', async () => {
+    test('delete(key) during a write removes its temporary bytes; the write can then not be committed', async () => {
+      const key = store.newKey('blob');
+      const tempBefore = await inspect.tempCount?.(id);
+      const w = await store.create(key);
+      await w.write(randomBytes(1024 * 1024 + 5));
+      if (tempBefore !== undefined) assert.equal(await inspect.tempCount!(id), tempBefore + 1);
+      // The collector reclaims a pending blob whose writer's lease lapsed; the writer lives on.
+      await store.delete(key);
+      if (tempBefore !== undefined) assert.equal(await inspect.tempCount!(id), tempBefore, 'the temporary bytes are gone');
+      await w.write(Buffer.from('more')).catch(() => {});
+      await assert.rejects(() => w.commit());
+      assert.equal(await store.size(key), null);
+      assert.ok(!(await keys(store)).includes(key));
+      await w.abort();
+      await store.delete(key);
+    });
+
+    test('init({ exclusive: false }) leaves the temporary bytes of writes in progress (another process sharing the store); they still commit', async () => {
+      const rid = 'shared';
+      const s1 = await open(rid);
+      await s1.init({ exclusive: true });
+      const key = s1.newKey('blob');
+      const w = await s1.create(key);
+      await w.write(Buffer.from('written while another process starts'));
+      const s2 = await open(rid);
+      assert.deepEqual(await s2.init({ exclusive: false }), { removedTemp: 0 });
+      if (inspect.tempCount) assert.equal(await inspect.tempCount(rid), 1);
+      assert.equal(await w.commit(), key);
+      assert.equal((await collect(s2.read(key, 0, 36))).toString(), 'written while another process starts');
+      await s1.close();
+      await s2.close();
+      await dispose(rid);
+    });
+
+    test('a write interrupted by a crash leaves no visible blob, and an exclusive init on restart cleans it up', async () => {
       const rid = 'crash';
       const s1 = await open(rid);
-      await s1.init();
+      await s1.init({ exclusive: true });
       const kept = await put(s1, Buffer.from('committed before the crash'));
-      const w = await s1.create();
+      const w = await s1.create(s1.newKey('blob'));
       await w.write(randomBytes(1024 * 1024 + 5));
       // No commit, no abort: the process "dies" here.
       const s2 = await open(rid);
       assert.deepEqual(await keys(s2), [kept]);
-      const { removedTemp } = await s2.init();
+      const { removedTemp } = await s2.init({ exclusive: true });
       assert.ok(removedTemp >= 1);
+      if (inspect.tempCount) assert.equal(await inspect.tempCount(rid), 0);
       assert.deepEqual(await keys(s2), [kept]);
       assert.equal((await collect(s2.read(kept, 0, 26))).toString(), 'committed before the crash');
       await s2.close();

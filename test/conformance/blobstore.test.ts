@@ -1,5 +1,5 @@
 import { after } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlobStore } from '../../src/storage/blobs/fs/index.js';
@@ -10,5 +10,6 @@ blobStoreConformance(
   'fs',
   async (id) => new FsBlobStore(join(root, id)),
   async (id) => rmSync(join(root, id), { recursive: true, force: true }),
+  { tempCount: async (id) => readdirSync(join(root, id, 'tmp')).length },
 );
 after(() => rmSync(root, { recursive: true, force: true }));

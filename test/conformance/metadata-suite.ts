@@ -7,6 +7,7 @@ import { settingsSection } from './metadata/settings.js';
 import { outboxSection } from './metadata/outbox.js';
 import { archiveSection } from './metadata/archives.js';
 import { uploadSection } from './metadata/uploads.js';
+import { pendingSection } from './metadata/pending.js';
 import { jobSection } from './metadata/jobs.js';
 import { concurrencySection } from './metadata/concurrency.js';
 
@@ -59,6 +60,7 @@ export function metadataStoreSuite(backend: MetadataBackend): void {
   outboxSection(ctx);
   archiveSection(ctx);
   uploadSection(ctx);
+  pendingSection(ctx);
   jobSection(ctx);
   concurrencySection(ctx);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
-import { archiveRecord, garbage, leaves, makeArchive, makeVault } from './fixtures.js';
+import { BlobLeaseLostError, VaultGoneError } from '../../../src/storage/metadata/errors.js';
+import { archiveRecord, FAR, garbage, isLive, leaves, makeArchive, makeVault, pend, WRITER } from './fixtures.js';
 
 /** Archives with their leaves and vault counters, and the blob references they hold. */
 export function archiveSection({ withStore }: SuiteContext): void {
@@ -9,6 +10,7 @@ export function archiveSection({ withStore }: SuiteContext): void {
     const other = await makeVault(s, 'other', 500);
     const a = archiveRecord(v, 'A1', { size: 3 * 1024 * 1024, createdAt: 2000 });
     const l = leaves(3, 7);
+    await pend(s, a.blobKey);
     await s.archives.create(a, l);
     assert.deepEqual(await s.archives.get(v, 'A1'), a);
     assert.equal(await s.archives.get(other, 'A1'), null, 'an archive is found only through its own vault');
@@ -28,9 +30,11 @@ export function archiveSection({ withStore }: SuiteContext): void {
   withStore('archive create into a deleted vault fails and stores nothing', async (s) => {
     const v = await makeVault(s, 'gone');
     assert.ok((await s.vaults.delete(v, () => true, 1500)).deleted);
-    await assert.rejects(s.archives.create(archiveRecord(v, 'A1'), leaves(1)));
+    await pend(s, 'blob-A1');
+    await assert.rejects(s.archives.create(archiveRecord(v, 'A1'), leaves(1)), VaultGoneError);
     assert.equal(await s.archives.getLeaves('A1'), null);
-    assert.equal(await s.blobs.known('blob-A1'), false);
+    assert.equal(await s.blobs.reapExpiredPending(FAR + 1, 10), 1, 'the blob is still pending (the caller discards it)');
+    assert.deepEqual(await garbage(s), ['blob-A1']);
   });
 
   withStore('archive delete: tombstones once, updates the counters and releases the blob', async (s) => {

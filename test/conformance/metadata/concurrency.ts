@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import { race } from './race.js';
-import { createJob, garbage, inventoryJob, leaves, makeArchive, makeVault } from './fixtures.js';
+import { createJob, garbage, inventoryJob, leaves, makeArchive, makeVault, pend } from './fixtures.js';
 
 /** Every element once across the racers' results, and together exactly `all`. */
 function partitions<T>(results: T[][], all: T[]): void {
@@ -41,8 +41,54 @@ export function concurrencySection({ backend, withDatabase }: SuiteContext): voi
     const v = await makeVault(s);
     for (let i = 0; i < N; i++) await createJob(s, inventoryJob(v, `J${i}`, { snsTopic: 'arn:topic' }), 1000);
     const seqs = (await s.jobs.claimDue(1000, 'setup', 60_000, N)).map((c) => c.job.seq);
-    partitions(await race(backend, ref, 'completeJobs', { seqs, now: 2000 }), seqs);
-    assert.equal(await s.outbox.pendingCount(), N);
+    const won = await race(backend, ref, 'completeJobs', { seqs, workerId: 'setup', now: 2000 });
+    partitions(won, seqs);
+    const rows = await s.outbox.claimDue(2000, 10 * N, 60_000);
+    assert.deepEqual(rows.map((r) => r.message).sort(), won.flatMap((ids, me) => ids.map((seq) => `${seq} by ${me}`)).sort(), "exactly the winner's notification per job");
+  });
+
+  withDatabase('race: a stale claim completing while another worker reclaims the job: exactly one completion per job, with its output and notification only', async (ref, s) => {
+    const v = await makeVault(s);
+    for (let i = 0; i < N; i++) await createJob(s, inventoryJob(v, `J${i}`), 1000);
+    const seqs = (await s.jobs.claimDue(1000, 'w-old', 60_000, N)).map((c) => c.job.seq);
+    for (const seq of seqs) for (const me of [0, 1]) await pend(s, `out-${seq}-${me}`);
+    const won = await race(backend, ref, 'completeOrReclaim', { seqs, now: 1000 + 60_000 });
+    partitions(won, seqs);
+    for (const [me, ids] of won.entries()) {
+      for (const seq of ids) {
+        const j = (await s.jobs.list(v, { afterJobId: null, status: null, completed: null, limit: 10 * N, now: 0 })).jobs.find((x) => x.seq === seq);
+        assert.equal(j?.statusMessage, `by ${me}`, `job ${seq}`);
+        assert.equal(j?.outputKey, `out-${seq}-${me}`);
+      }
+    }
+    const rows = await s.outbox.claimDue(2_000_000, 10 * N, 60_000);
+    assert.deepEqual(rows.map((r) => r.message).sort(), won.flatMap((ids, me) => ids.map((seq) => `${seq} by ${me}`)).sort());
+    assert.deepEqual(await s.jobs.claimDue(10_000_000, 'w-check', 60_000, 10), [], 'every job left the queue');
+    // The losers' outputs are still pending (their writers discard them); the winners' are live.
+    assert.equal(await s.blobs.reapExpiredPending(2e15, 10 * N), N);
+    assert.deepEqual(await garbage(s), won.flatMap((ids, me) => ids.map((seq) => `out-${seq}-${1 - me}`)).sort());
+  });
+
+  withDatabase('race: reaping a lapsed pending blob while its archive commits: either the archive is live over a live blob, or BlobLeaseLostError and the blob is garbage', async (ref, s) => {
+    const v = await makeVault(s);
+    const ids: string[] = [];
+    for (let i = 0; i < 2 * N; i++) {
+      const id = `A${String(i).padStart(2, '0')}`;
+      await pend(s, `blob-${id}`, 500);
+      ids.push(id);
+    }
+    const [writer, reaper] = await race(backend, ref, 'reapOrCommit', { vaultId: v, ids, now: 1000 });
+    partitions([writer!.committed, writer!.lost], ids);
+    assert.equal(reaper!.reaped, writer!.lost.length, 'every refused commit was reaped, and nothing else');
+    assert.deepEqual(await garbage(s), writer!.lost.map((id) => `blob-${id}`).sort());
+    assert.deepEqual((await s.archives.list(v, { limit: 10 * N })).map((a) => a.archiveId).sort(), [...writer!.committed].sort());
+    const vault = await s.vaults.getById(v);
+    assert.equal(vault?.numberOfArchives, writer!.committed.length);
+    assert.equal(vault?.sizeInBytes, 3 * writer!.committed.length);
+    assert.equal(await s.blobs.reapExpiredPending(2e15, 10 * N), 0, 'nothing is left pending');
+    // Each committed archive holds exactly one reference on its blob.
+    for (const id of writer!.committed) await s.archives.delete(v, id, 2000);
+    assert.deepEqual(await garbage(s), ids.map((id) => `blob-${id}`).sort());
   });
 
   withDatabase('race: vault counters stay exact under concurrent archive creates and deletes', async (ref, s) => {
@@ -112,7 +158,7 @@ export function concurrencySection({ backend, withDatabase }: SuiteContext): voi
     for (let i = 0; i < N; i++) {
       const u = `U${i}`;
       await s.uploads.create({ uploadId: u, vaultId: v, partSize: 1024 * 1024, description: null, now: 1000 });
-      await s.uploads.putPart(u, { index: 0, size: 10, treeHash: 'ab'.repeat(32), blobKey: `part-${u}` }, leaves(1), 1000);
+      await s.uploads.putPart(u, { index: 0, size: 10, treeHash: 'ab'.repeat(32), blobKey: await pend(s, `part-${u}`) }, leaves(1), 1000);
       uploadIds.push(u);
     }
     const won = await race(backend, ref, 'completeUploads', { vaultId: v, uploadIds });

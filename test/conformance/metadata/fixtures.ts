@@ -1,10 +1,63 @@
 import assert from 'node:assert/strict';
-import type { ArchiveRecord, JobRecord, MetadataStore, NewJob, VaultKey } from '../../../src/storage/metadata/types.js';
+import type { ArchiveRecord, ClaimedJob, JobClaim, JobRecord, MetadataStore, NewJob, SignalChannel, VaultKey } from '../../../src/storage/metadata/types.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
+
+/** The writer of the pending blobs the fixtures record, and a lease that never lapses in these tests. */
+export const WRITER = 'writer-1';
+export const FAR = 1e15;
+
+/** Records `blobKey` as pending (begin), as every writer does before the first byte. */
+export async function pend(s: MetadataStore, blobKey: string, leaseUntil = FAR, owner = WRITER): Promise<string> {
+  await s.blobs.begin(blobKey, owner, leaseUntil);
+  return blobKey;
+}
+
+/**
+ * Whether a blob is live (held by something): discard leaves a live blob alone and turns any other
+ * into garbage, so this probe changes nothing for a live blob. Use it only where a non-live blob
+ * may become garbage.
+ */
+export async function isLive(s: MetadataStore, blobKey: string): Promise<boolean> {
+  await s.blobs.discard(blobKey, 0);
+  return !(await s.blobs.garbage(100_000)).includes(blobKey);
+}
+
+/** The claim a claimDue result stands for. */
+export const claimOf = (c: ClaimedJob, workerId: string): JobClaim => ({ seq: c.job.seq, workerId, attempts: c.attempts });
+
+/** Claims up to `batch` due jobs for `workerId` and returns their claims. */
+export async function claim(s: MetadataStore, now: number, workerId = 'w', leaseMs = 60_000, batch = 10): Promise<JobClaim[]> {
+  return (await s.jobs.claimDue(now, workerId, leaseMs, batch)).map((c) => claimOf(c, workerId));
+}
+
+/**
+ * Counts the signals of one channel. `reach(n)` resolves once `n` have arrived (in-process stores
+ * signal before the writing call returns; PostgreSQL's arrive later, in commit order).
+ */
+export async function countSignals(s: MetadataStore, channel: SignalChannel) {
+  let count = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const stop = await s.signals.listen(channel, () => {
+    count++;
+    for (const w of waiters.filter((w) => count >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  return {
+    get count() {
+      return count;
+    },
+    reach(n: number): Promise<void> {
+      return count >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    stop,
+  };
+}
 
 export const vaultKey = (name: string, region = REGION, accountId = ACCOUNT): VaultKey => ({ accountId, region, name });
 
@@ -35,9 +88,10 @@ export function archiveRecord(vaultId: number, id: string, o: Partial<ArchiveRec
   };
 }
 
-/** Stores an archive (one leaf) and returns its record. */
+/** Stores an archive (one leaf; its blob begun, then committed) and returns its record. */
 export async function makeArchive(s: MetadataStore, vaultId: number, id: string, o: Partial<ArchiveRecord> = {}): Promise<ArchiveRecord> {
   const a = archiveRecord(vaultId, id, o);
+  await pend(s, a.blobKey);
   await s.archives.create(a, leaves(1));
   return a;
 }

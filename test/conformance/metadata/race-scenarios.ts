@@ -1,5 +1,6 @@
-import type { MetadataStore } from '../../../src/storage/metadata/types.js';
-import { archiveRecord, leaves, vaultKey } from './fixtures.js';
+import type { JobOutcome, MetadataStore } from '../../../src/storage/metadata/types.js';
+import { BlobLeaseLostError } from '../../../src/storage/metadata/errors.js';
+import { archiveRecord, claimOf, leaves, pend, vaultKey } from './fixtures.js';
 
 /**
  * What each racer does in the concurrency section. A scenario gets its own store handle, its index
@@ -23,19 +24,81 @@ export const scenarios = {
     }
   },
 
-  /** Completes every job (racers go in opposite orders); returns the seqs this racer completed. */
-  async completeJobs(s: MetadataStore, me: number, a: { seqs: number[]; now: number }) {
+  /**
+   * Completes every job with the same claim (held by `workerId`, first attempt; racers go in
+   * opposite orders), each with one notification; returns the seqs this racer completed.
+   */
+  async completeJobs(s: MetadataStore, me: number, a: { seqs: number[]; workerId: string; now: number }) {
     const won: number[] = [];
     for (const seq of me % 2 === 0 ? a.seqs : [...a.seqs].reverse()) {
-      const r = await s.jobs.complete(seq, { status: 'Succeeded', statusMessage: 'Succeeded', completedAt: a.now, expiresAt: a.now + 1000 });
+      const notifications = [{ topicArn: 'arn:topic', message: `${seq} by ${me}` }];
+      const r = await s.jobs.complete({ seq, workerId: a.workerId, attempts: 1 }, { status: 'Succeeded', statusMessage: 'Succeeded', completedAt: a.now, expiresAt: a.now + 1000, notifications });
       if (r !== null && r !== 'archive-gone') won.push(seq);
     }
     return won;
   },
 
+  /**
+   * Racer 0 completes every job with the stale claim (`w-old`, attempt 1) it held before its lease
+   * lapsed; racer 1 claims them one at a time as `w-new` (at `now`, after the lapse) and completes
+   * each with its own claim. Each completion carries the racer's output blob (pending, begun by the
+   * setup as `out-<seq>-<me>`) and one notification naming the racer. Returns the seqs it completed.
+   */
+  async completeOrReclaim(s: MetadataStore, me: number, a: { seqs: number[]; now: number }) {
+    const won: number[] = [];
+    const outcome = (seq: number): JobOutcome => ({
+      status: 'Succeeded',
+      statusMessage: `by ${me}`,
+      completedAt: a.now,
+      expiresAt: a.now + 1000,
+      outputKey: `out-${seq}-${me}`,
+      outputSize: 1,
+      notifications: [{ topicArn: 'arn:topic', message: `${seq} by ${me}` }],
+    });
+    if (me === 0) {
+      for (const seq of [...a.seqs].reverse()) {
+        const r = await s.jobs.complete({ seq, workerId: 'w-old', attempts: 1 }, outcome(seq));
+        if (r !== null && r !== 'archive-gone') won.push(seq);
+      }
+      return won;
+    }
+    for (;;) {
+      const [c] = await s.jobs.claimDue(a.now, 'w-new', 60_000, 1);
+      if (!c) return won;
+      const r = await s.jobs.complete(claimOf(c, 'w-new'), outcome(c.job.seq));
+      if (r !== null && r !== 'archive-gone') won.push(c.job.seq);
+    }
+  },
+
+  /**
+   * Racer 0 commits an archive over each pending blob `blob-<id>` (in reverse order), racer 1 reaps
+   * lapsed pending blobs one at a time. Returns, for racer 0, the ids committed and the ids refused
+   * with BlobLeaseLostError; for racer 1, how many it reaped.
+   */
+  async reapOrCommit(s: MetadataStore, me: number, a: { vaultId: number; ids: string[]; now: number }) {
+    if (me === 1) {
+      let reaped = 0;
+      while ((await s.blobs.reapExpiredPending(a.now, 1)) === 1) reaped++;
+      return { committed: [] as string[], lost: [] as string[], reaped };
+    }
+    const committed: string[] = [];
+    const lost: string[] = [];
+    for (const id of [...a.ids].reverse()) {
+      try {
+        await s.archives.create(archiveRecord(a.vaultId, id, { size: 3, blobKey: `blob-${id}` }), leaves(1));
+        committed.push(id);
+      } catch (e) {
+        if (!(e instanceof BlobLeaseLostError) || e.blobKey !== `blob-${id}`) throw e;
+        lost.push(id);
+      }
+    }
+    return { committed, lost, reaped: 0 };
+  },
+
   /** Adds `n` archives of sizes 1..n to the vault and deletes the even-sized ones. */
   async addAndDeleteArchives(s: MetadataStore, me: number, a: { vaultId: number; n: number }) {
     for (let i = 1; i <= a.n; i++) {
+      await pend(s, `blob-r${me}-${i}`);
       await s.archives.create(archiveRecord(a.vaultId, `r${me}-${i}`, { size: i, createdAt: 1000 + i }), leaves(1, i));
       if (i % 2 === 0) await s.archives.delete(a.vaultId, `r${me}-${i}`, 1000 + i);
     }
@@ -111,7 +174,7 @@ export const scenarios = {
   async completeUploads(s: MetadataStore, me: number, a: { vaultId: number; uploadIds: string[] }) {
     const won: string[] = [];
     for (const u of me % 2 === 0 ? a.uploadIds : [...a.uploadIds].reverse()) {
-      const archive = archiveRecord(a.vaultId, `${u}-by-${me}`, { blobKey: `manifest-${u}-${me}`, size: 10 });
+      const archive = archiveRecord(a.vaultId, `${u}-by-${me}`, { blobKey: await pend(s, `manifest-${u}-${me}`), size: 10 });
       if ((await s.uploads.complete(u, archive, [`part-${u}`], 2000)) === 'ok') won.push(u);
     }
     return won;

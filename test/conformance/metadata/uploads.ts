@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
-import type { MetadataStore, PartRecord } from '../../../src/storage/metadata/types.js';
-import { archiveRecord, garbage, leaves, makeVault } from './fixtures.js';
+import type { ArchiveRecord, MetadataStore, PartRecord } from '../../../src/storage/metadata/types.js';
+import { BlobLeaseLostError } from '../../../src/storage/metadata/errors.js';
+import { archiveRecord, garbage, isLive, leaves, makeVault, pend } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 
 const part = (index: number, tag = 'a', size = MiB): PartRecord => ({ index, size, treeHash: `${tag}${index}`.padEnd(64, '0'), blobKey: `part-${tag}-${index}` });
+
+/** putPart of a freshly begun blob, as the ingest path does. */
+async function putPart(s: MetadataStore, uploadId: string, p: PartRecord, l: Buffer, now: number) {
+  await pend(s, p.blobKey);
+  return s.uploads.putPart(uploadId, p, l, now);
+}
+
+/** complete with the manifest begun first. */
+async function complete(s: MetadataStore, uploadId: string, a: ArchiveRecord, partKeys: string[], now: number) {
+  await pend(s, a.blobKey);
+  return s.uploads.complete(uploadId, a, partKeys, now);
+}
 
 async function upload(s: MetadataStore, vaultId: number, uploadId: string, now = 1000) {
   await s.uploads.create({ uploadId, vaultId, partSize: MiB, description: null, now });
@@ -47,10 +60,10 @@ export function uploadSection({ withStore }: SuiteContext): void {
   withStore('putPart: records and touches; a re-upload of a range replaces it and releases the old blob', async (s) => {
     const v = await makeVault(s);
     await upload(s, v, 'U', 1000);
-    assert.equal(await s.uploads.putPart('U', part(1), leaves(1, 1), 1500), 'ok');
-    assert.equal(await s.uploads.putPart('U', part(0), leaves(1, 2), 1600), 'ok');
+    assert.equal(await putPart(s, 'U', part(1), leaves(1, 1), 1500), 'ok');
+    assert.equal(await putPart(s, 'U', part(0), leaves(1, 2), 1600), 'ok');
     assert.equal((await s.uploads.get('U'))?.lastActivityAt, 1600);
-    assert.equal(await s.uploads.putPart('U', part(1, 'b'), leaves(1, 3), 1200), 'ok');
+    assert.equal(await putPart(s, 'U', part(1, 'b'), leaves(1, 3), 1200), 'ok');
     assert.equal((await s.uploads.get('U'))?.lastActivityAt, 1600, 'activity never moves back');
     assert.deepEqual(await s.uploads.allParts('U'), [part(0), part(1, 'b')]);
     assert.deepEqual(await s.uploads.listParts('U', 1, 10), [part(1, 'b')]);
@@ -65,8 +78,8 @@ export function uploadSection({ withStore }: SuiteContext): void {
     const v = await makeVault(s);
     await upload(s, v, 'U');
     await s.uploads.abort('U', 2000);
-    assert.equal(await s.uploads.putPart('U', part(0), leaves(1), 2100), 'not-active');
-    assert.equal(await s.uploads.putPart('never', part(0, 'n'), leaves(1), 2100), 'not-active');
+    assert.equal(await putPart(s, 'U', part(0), leaves(1), 2100), 'not-active');
+    assert.equal(await putPart(s, 'never', part(0, 'n'), leaves(1), 2100), 'not-active');
     assert.deepEqual(await s.uploads.allParts('U'), []);
     assert.deepEqual(await garbage(s), ['part-a-0', 'part-n-0']);
   });
@@ -74,10 +87,10 @@ export function uploadSection({ withStore }: SuiteContext): void {
   withStore('complete: the archive (with the parts’ leaves) over a manifest that holds the parts’ blobs', async (s) => {
     const v = await makeVault(s);
     await upload(s, v, 'U');
-    await s.uploads.putPart('U', part(0), leaves(1, 1), 1100);
-    await s.uploads.putPart('U', part(1, 'a', 10), leaves(1, 2), 1200);
+    await putPart(s, 'U', part(0), leaves(1, 1), 1100);
+    await putPart(s, 'U', part(1, 'a', 10), leaves(1, 2), 1200);
     const a = archiveRecord(v, 'A1', { size: MiB + 10, blobKey: 'manifest-1', createdAt: 1300 });
-    assert.equal(await s.uploads.complete('U', a, ['part-a-0', 'part-a-1'], 1300), 'ok');
+    assert.equal(await complete(s, 'U', a, ['part-a-0', 'part-a-1'], 1300), 'ok');
     assert.deepEqual(await s.archives.get(v, 'A1'), a);
     assert.deepEqual(await s.archives.getLeaves('A1'), Buffer.concat([leaves(1, 1), leaves(1, 2)]));
     const u = await s.uploads.get('U');
@@ -90,7 +103,7 @@ export function uploadSection({ withStore }: SuiteContext): void {
     assert.equal(vault?.numberOfArchives, 1);
     assert.equal(vault?.sizeInBytes, MiB + 10);
     assert.deepEqual(await garbage(s), []);
-    assert.equal(await s.uploads.complete('U', archiveRecord(v, 'A2', { blobKey: 'manifest-2' }), ['part-a-0', 'part-a-1'], 1400), 'not-active');
+    assert.equal(await complete(s, 'U', archiveRecord(v, 'A2', { blobKey: 'manifest-2' }), ['part-a-0', 'part-a-1'], 1400), 'not-active');
     assert.equal(await s.archives.get(v, 'A2'), null);
     assert.deepEqual(await garbage(s), ['manifest-2'], "a losing Complete's manifest is garbage");
     await s.blobs.forget(['manifest-2']);
@@ -102,11 +115,11 @@ export function uploadSection({ withStore }: SuiteContext): void {
   withStore('complete refuses when the parts changed since they were read', async (s) => {
     const v = await makeVault(s);
     await upload(s, v, 'U');
-    await s.uploads.putPart('U', part(0), leaves(1), 1100);
+    await putPart(s, 'U', part(0), leaves(1), 1100);
     const seen = (await s.uploads.allParts('U')).map((p) => p.blobKey);
-    await s.uploads.putPart('U', part(0, 'b'), leaves(1), 1200);
-    assert.equal(await s.uploads.complete('U', archiveRecord(v, 'A1', { blobKey: 'manifest-1' }), seen, 1300), 'parts-changed');
-    assert.equal(await s.uploads.complete('U', archiveRecord(v, 'A1', { blobKey: 'manifest-2' }), ['part-b-0', 'part-x-1'], 1300), 'parts-changed');
+    await putPart(s, 'U', part(0, 'b'), leaves(1), 1200);
+    assert.equal(await complete(s, 'U', archiveRecord(v, 'A1', { blobKey: 'manifest-1' }), seen, 1300), 'parts-changed');
+    assert.equal(await complete(s, 'U', archiveRecord(v, 'A1', { blobKey: 'manifest-2' }), ['part-b-0', 'part-x-1'], 1300), 'parts-changed');
     assert.equal((await s.uploads.get('U'))?.state, 'active');
     assert.equal(await s.archives.get(v, 'A1'), null);
     assert.equal((await s.vaults.getById(v))?.numberOfArchives, 0);
@@ -118,9 +131,9 @@ export function uploadSection({ withStore }: SuiteContext): void {
     await upload(s, v, 'A', 1000);
     await upload(s, v, 'B', 1000);
     await upload(s, v, 'C', 1000);
-    await s.uploads.putPart('A', part(0, 'A'), leaves(1), 1000);
-    await s.uploads.putPart('B', part(0, 'B'), leaves(1), 1000);
-    await s.uploads.putPart('C', part(0, 'C'), leaves(1), 5000);
+    await putPart(s, 'A', part(0, 'A'), leaves(1), 1000);
+    await putPart(s, 'B', part(0, 'B'), leaves(1), 1000);
+    await putPart(s, 'C', part(0, 'C'), leaves(1), 5000);
     assert.equal(await s.uploads.abort('A', 2000), 'aborted');
     assert.equal(await s.uploads.abort('A', 2001), 'not-active');
     assert.equal(await s.uploads.abort('nope', 2001), 'not-active');

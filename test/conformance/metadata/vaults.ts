@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import type { MetadataStore, NewJob, VaultRecord } from '../../../src/storage/metadata/types.js';
 import { VaultGoneError } from '../../../src/storage/metadata/errors.js';
-import { inventoryJob } from './fixtures.js';
+import { claim, inventoryJob, pend } from './fixtures.js';
 
 /** Vaults (with tags, notifications, access policies, deletion, never-reused ids) and server state. */
 export function vaultSection({ withStore }: SuiteContext): void {
@@ -56,7 +56,7 @@ export function vaultSection({ withStore }: SuiteContext): void {
     await s.vaults.addTags(id, { a: '1' }, 50);
     await s.vaults.setNotifications(id, { snsTopic: 'arn:aws:sns:us-east-1:111122223333:t', events: ['ArchiveRetrievalCompleted'] });
     await s.vaults.setAccessPolicy(id, '{}');
-    assert.deepEqual(await s.vaults.delete(id, () => true, 2), { deleted: true, outputKeys: [] });
+    assert.deepEqual(await s.vaults.delete(id, () => true, 2), { deleted: true });
     assert.equal(await s.vaults.get(key('gone')), null);
     assert.deepEqual(await s.vaults.delete(id, () => true, 3), { deleted: false, reason: 'not-found' });
     const again = await s.vaults.create(key('gone'), 5, 10);
@@ -96,18 +96,21 @@ export function vaultSection({ withStore }: SuiteContext): void {
     const v = await mustCreate(s, key('j'));
     const a = await s.jobs.create(job(v.id, 'J1'), 1);
     assert.ok('job' in a);
+    const [held] = await claim(s, 1);
     assert.ok((await s.vaults.delete(v.id, () => true, 2)).deleted);
     const w = await mustCreate(s, key('j'), 3);
     const b = await s.jobs.create(job(w.id, 'J2'), 4);
     assert.ok('job' in b);
     assert.ok(b.job.seq > a.job.seq);
-    assert.equal(await s.jobs.complete(a.job.seq, { status: 'Failed', statusMessage: 'x', completedAt: 5, expiresAt: 6 }), null);
+    await claim(s, 4);
+    assert.equal(await s.jobs.complete(held!, { status: 'Failed', statusMessage: 'x', completedAt: 5, expiresAt: 6 }), null);
     assert.equal((await s.jobs.getByJobId('J2'))?.status, 'InProgress', "the old job's completion must not land on the new one");
   });
 
   withStore('delete decides on the vault as it is in its own unit, not on what the caller read', async (s) => {
     const v = await mustCreate(s, key('race'));
     // The caller looked when the vault was empty; an archive was committed since.
+    await pend(s, 'b' + '0'.repeat(32));
     await s.archives.create(archive(v.id, 'A'.repeat(138), 'b' + '0'.repeat(32)), Buffer.alloc(32));
     assert.deepEqual(await s.vaults.delete(v.id, (row) => row.numberOfArchives === 0, 20), { deleted: false, reason: 'not-deletable' });
     // Even a caller that trusts its stale record cannot orphan a live archive.
@@ -116,31 +119,34 @@ export function vaultSection({ withStore }: SuiteContext): void {
     assert.ok(await s.archives.get(v.id, 'A'.repeat(138)));
   });
 
-  withStore('delete removes jobs, uploads, archive tombstones and releases their blobs', async (s) => {
+  withStore('delete removes jobs, uploads, archive tombstones and releases their blobs (pinned archive blob, inventory output, parts)', async (s) => {
     const v = await mustCreate(s, key('full'));
-    const blob = 'b' + '1'.repeat(32);
-    const part = 'b' + '2'.repeat(32);
+    const blob = await pend(s, 'b' + '1'.repeat(32));
+    const part = await pend(s, 'b' + '2'.repeat(32));
+    const output = await pend(s, 'b' + '3'.repeat(32));
     const archiveId = 'B'.repeat(138);
     await s.archives.create(archive(v.id, archiveId, blob), Buffer.alloc(32));
     const retrieval = await s.jobs.create(job(v.id, 'JR', { action: 'ArchiveRetrieval', tier: 'Standard', inventory: null, archiveId, blobKey: blob, rangeStart: 0, rangeEnd: 4 }), 11);
     assert.ok('job' in retrieval);
-    const done = await s.jobs.complete(retrieval.job.seq, { status: 'Succeeded', statusMessage: 'ok', completedAt: 12, expiresAt: 99, pin: { archiveId, blobKey: blob } });
+    const [cr] = await claim(s, 11);
+    const done = await s.jobs.complete(cr!, { status: 'Succeeded', statusMessage: 'ok', completedAt: 12, expiresAt: 99, pin: { archiveId, blobKey: blob } });
     assert.ok(done && done !== 'archive-gone' && done.blobRetained);
     const inventory = await s.jobs.create(job(v.id, 'JI'), 11);
     assert.ok('job' in inventory);
-    await s.jobs.complete(inventory.job.seq, { status: 'Succeeded', statusMessage: 'ok', completedAt: 12, expiresAt: 99, outputKey: 'JI.json', outputSize: 2 });
+    const [ci] = await claim(s, 11);
+    assert.ok(await s.jobs.complete(ci!, { status: 'Succeeded', statusMessage: 'ok', completedAt: 12, expiresAt: 99, outputKey: output, outputSize: 2 }));
     assert.ok('job' in (await s.jobs.create(job(v.id, 'JQ'), 1000)));
     await s.uploads.create({ uploadId: 'U1', vaultId: v.id, partSize: 1 << 20, description: null, now: 13 });
     assert.equal(await s.uploads.putPart('U1', { index: 0, size: 5, treeHash: 'cd'.repeat(32), blobKey: part }, Buffer.alloc(32), 14), 'ok');
     assert.equal(await s.archives.delete(v.id, archiveId, 15), 'deleted');
 
     const r = await s.vaults.delete(v.id, (row) => row.numberOfArchives === 0, 16);
-    assert.deepEqual(r, { deleted: true, outputKeys: ['JI.json'] });
+    assert.deepEqual(r, { deleted: true });
     for (const id of ['JR', 'JI', 'JQ']) assert.equal(await s.jobs.getByJobId(id), null, `job ${id} outlived its vault`);
     assert.equal(await s.uploads.get('U1'), null);
     assert.equal(await s.jobs.getArchiveEvenDeleted(v.id, archiveId), null);
     assert.equal(await s.archives.getLeaves(archiveId), null);
-    assert.deepEqual((await s.blobs.garbage(10)).sort(), [blob, part].sort(), 'the pinned archive blob and the part blob are garbage');
+    assert.deepEqual((await s.blobs.garbage(10)).sort(), [blob, part, output].sort(), 'the pinned archive blob, the inventory output and the part blob are garbage');
     assert.equal(await s.jobs.nextWakeAt(17), null, 'no queue entry or expiry is left');
     await assert.rejects(s.uploads.create({ uploadId: 'U2', vaultId: v.id, partSize: 1 << 20, description: null, now: 18 }), VaultGoneError);
   });
