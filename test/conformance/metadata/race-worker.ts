@@ -17,13 +17,19 @@ interface RacerData {
 const d = workerData as RacerData;
 const { backend } = (await import(d.backendUrl)) as { backend: MetadataBackend };
 const gate = new Int32Array(d.barrier);
-Atomics.add(gate, 0, 1);
-Atomics.notify(gate, 0);
-for (let v = Atomics.load(gate, 0); v < d.racers; v = Atomics.load(gate, 0)) Atomics.wait(gate, 0, v, 1000);
+/** Waits until every racer has reached barrier `i`. */
+function barrier(i: number): void {
+  Atomics.add(gate, i, 1);
+  Atomics.notify(gate, i);
+  for (let v = Atomics.load(gate, i); v < d.racers; v = Atomics.load(gate, i)) Atomics.wait(gate, i, v, 1000);
+}
+barrier(0);
 // Opening is part of the race: on a fresh database the racers migrate it at the same time.
 let store: MetadataStore | undefined;
 try {
   store = await backend.open(d.ref);
+  // The scenarios start together too, whatever opening took each racer.
+  barrier(1);
   const value = await scenarios[d.scenario](store, d.me, d.arg as never);
   parentPort!.postMessage({ ok: true, value });
 } catch (e) {

@@ -8,7 +8,7 @@ import type { ScenarioArg, ScenarioName, ScenarioResult } from './race-scenarios
  * test runner does.
  */
 export async function race<N extends ScenarioName>(backend: MetadataBackend, ref: string, scenario: N, arg: ScenarioArg<N>, racers = 2): Promise<ScenarioResult<N>[]> {
-  const barrier = new SharedArrayBuffer(4);
+  const barrier = new SharedArrayBuffer(8);
   const worker = new URL('./race-worker.ts', import.meta.url).href;
   const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(worker)}))`;
   const runs = Array.from({ length: racers }, (_, me) => {
