@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
-import { BlobLeaseLostError, VaultGoneError } from '../../../src/storage/metadata/errors.js';
-import { archiveRecord, FAR, garbage, isLive, leaves, makeArchive, makeVault, pend, WRITER } from './fixtures.js';
+import { VaultGoneError } from '../../../src/storage/metadata/errors.js';
+import { archiveRecord, FAR, garbage, leaves, makeArchive, makeVault, pend } from './fixtures.js';
 
 /** Archives with their leaves and vault counters, and the blob references they hold. */
 export function archiveSection({ withStore }: SuiteContext): void {

@@ -321,7 +321,7 @@ export function jobSection({ withStore }: SuiteContext): void {
     const late = await countSignals(s, 'jobs');
     await late.stop();
     try {
-      const j = await createJob(s, inventoryJob(v, 'J1'), 1000);
+      await createJob(s, inventoryJob(v, 'J1'), 1000);
       await jobs.reach(1);
       const request = { accountId: '111122223333', region: 'us-east-1', tier: 'Standard' as const, bytes: 1, now: 1000, standardRateWindowMs: HOUR, expeditedWindowMs: 300_000 };
       assert.deepEqual(await s.jobs.create(inventoryJob(v, 'J-rejected'), 1000, { request, decide: () => 'no' }), { rejected: 'no' });
@@ -338,7 +338,6 @@ export function jobSection({ withStore }: SuiteContext): void {
       assert.equal(jobs.count, 3, 'J1, J2 created and J2 made due; nothing else');
       assert.equal(outbox.count, 1, 'only the barrier');
       assert.equal(late.count, 0, 'an unlistened function is not called');
-      void j;
     } finally {
       await jobs.stop();
       await outbox.stop();

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import type { ArchiveRecord, MetadataStore, PartRecord } from '../../../src/storage/metadata/types.js';
-import { BlobLeaseLostError } from '../../../src/storage/metadata/errors.js';
-import { archiveRecord, garbage, isLive, leaves, makeVault, pend } from './fixtures.js';
+import { archiveRecord, garbage, leaves, makeVault, pend } from './fixtures.js';
 
 const MiB = 1024 * 1024;
 
