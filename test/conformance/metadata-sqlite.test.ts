@@ -46,3 +46,32 @@ test('migration 007 on a data dir written before it: ids above every id in use, 
   assert.equal(seq('jobs'), 10);
   db.close();
 });
+
+test('migration 008 keeps inventory outputs written before it valid: their file names are no blobs, expiry and vault deletion release nothing', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'firn-meta-'));
+  dirs.push(d);
+  const old = join(d, 'migrations-007');
+  mkdirSync(old);
+  for (const f of readdirSync(migrationsDir()).filter((f) => f < '008')) copyFileSync(join(migrationsDir(), f), join(old, f));
+  const file = join(d, 'meta.db');
+  const db = new Database(file);
+  migrate(db, old);
+  db.exec(`INSERT INTO vaults (id, account_id, region, name, created_at) VALUES (1, '111122223333', 'us-east-1', 'v', 100);
+    UPDATE id_sequences SET last_id = 1 WHERE name = 'vaults';
+    INSERT INTO jobs (seq, job_id, vault_id, vault_arn, action, created_at, status, completed_at, output_size, output_key, expires_at)
+      VALUES (1, 'J-old-1', 1, 'a', 'InventoryRetrieval', 150, 'Succeeded', 160, 2, 'J-old-1.json', 1000),
+             (2, 'J-old-2', 1, 'a', 'InventoryRetrieval', 150, 'Succeeded', 160, 2, 'J-old-2.json', 5000);
+    UPDATE id_sequences SET last_id = 2 WHERE name = 'jobs';`);
+  db.close();
+  const s = await backend.open(file);
+  try {
+    const j = await s.jobs.getByJobId('J-old-1');
+    assert.equal(j?.outputKey, 'J-old-1.json', 'the legacy file name is kept for the job layer');
+    assert.deepEqual((await s.jobs.expire(1000, 10)).map((x) => x.jobId), ['J-old-1']);
+    assert.deepEqual(await s.blobs.garbage(10), [], 'a legacy output is no blob: nothing to release');
+    assert.deepEqual(await s.vaults.delete(1, () => true, 2000), { deleted: true });
+    assert.deepEqual(await s.blobs.garbage(10), []);
+  } finally {
+    await s.close();
+  }
+});
