@@ -26,6 +26,12 @@ export interface MetadataBackend {
   open(ref: string): Promise<MetadataStore>;
   /** Removes every database this backend made (called once, after the suite). */
   cleanup?(): Promise<void>;
+  /**
+   * Whether a handle's listeners hear signals of commits made through other handles on the same
+   * database (PostgreSQL: LISTEN/NOTIFY). SQLite signals in-process only (one server owns the
+   * database), so it leaves this unset and skips that test.
+   */
+  readonly crossHandleSignals?: boolean;
 }
 
 export interface SuiteContext {

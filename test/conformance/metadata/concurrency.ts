@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SuiteContext } from '../metadata-suite.js';
 import { race } from './race.js';
-import { createJob, garbage, inventoryJob, leaves, makeArchive, makeVault, pend } from './fixtures.js';
+import { claim, countSignals, createJob, garbage, inventoryJob, leaves, makeArchive, makeVault, pend } from './fixtures.js';
 
 /** Every element once across the racers' results, and together exactly `all`. */
 function partitions<T>(results: T[][], all: T[]): void {
@@ -27,6 +27,34 @@ export function concurrencySection({ backend, withDatabase }: SuiteContext): voi
       for (const me of [0, 1, 2]) assert.equal(await s.state.get(`racer-${me}`), 'here');
     } finally {
       await s.close();
+    }
+  });
+
+  test(`[${backend.name}] signals reach listeners on every handle of the database`, { skip: !backend.crossHandleSignals && 'signals are in-process for this backend' }, async () => {
+    const ref = await backend.createDatabase();
+    const writer = await backend.open(ref);
+    const reader = await backend.open(ref);
+    const jobs = await countSignals(reader, 'jobs');
+    const outbox = await countSignals(reader, 'outbox');
+    try {
+      const v = await makeVault(writer);
+      const j = await createJob(writer, inventoryJob(v, 'J1'), 1000);
+      await jobs.reach(1);
+      const [c] = await claim(writer, 1000);
+      assert.equal(await writer.jobs.retry(c!, 2000, 'boom'), true);
+      await jobs.reach(2);
+      assert.equal(await writer.jobs.makeDue(j.seq, 1000), true);
+      await jobs.reach(3);
+      await writer.outbox.enqueue([{ topicArn: 't', message: 'm' }], 1000);
+      await outbox.reach(1);
+      const [c2] = await claim(writer, 1000);
+      await writer.jobs.complete(c2!, { status: 'Succeeded', statusMessage: 'Succeeded', completedAt: 1000, expiresAt: 2000, notifications: [{ topicArn: 't', message: 'done' }] });
+      await outbox.reach(2);
+    } finally {
+      await jobs.stop();
+      await outbox.stop();
+      await reader.close();
+      await writer.close();
     }
   });
 
