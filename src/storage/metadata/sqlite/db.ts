@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { SchemaTooNewError } from '../migrations.js';
 
 export type SqliteDb = Database.Database;
 
@@ -41,18 +42,7 @@ export function migrationFiles(dir = migrationsDir()): { file: string; version: 
     .map((file) => ({ file, version: Number(file.slice(0, 3)) }));
 }
 
-/** The database was migrated by a newer Firn: this one does not know its schema. */
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly databaseVersion: number,
-    readonly knownVersion: number,
-  ) {
-    super(
-      `the metadata database is at schema version ${databaseVersion}, newer than this Firn knows (version ${knownVersion}); ` +
-        'run the Firn release that migrated it, or a newer one',
-    );
-  }
-}
+export { SchemaTooNewError } from '../migrations.js';
 
 /**
  * Applies the migrations this database lacks. Each one runs in its own IMMEDIATE transaction and

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { backend, admin, freshSchema } from './postgres-backend.js';
+import { metadataStoreSuite } from './metadata-suite.js';
+import { PgMetadataStore } from '../../src/storage/metadata/postgres/index.js';
+import { expectedVersion, migrate, MetadataConnectError, SchemaNotMigratedError } from '../../src/storage/metadata/postgres/db.js';
+import { SchemaTooNewError } from '../../src/storage/metadata/migrations.js';
+
+// A database of our own: the one FIRN_TEST_METADATA_URL names, or a fresh one from scripts/postgres.sh.
+const root = new URL('../../', import.meta.url).pathname;
+let started: string | null = null;
+if (!process.env.FIRN_TEST_METADATA_URL) {
+  started = mkdtempSync(join(tmpdir(), 'firn-pg-'));
+  process.env.FIRN_TEST_METADATA_URL = execFileSync(join(root, 'scripts/postgres.sh'), ['start', join(started, 'state')], { encoding: 'utf8' }).trim();
+}
+const dirs: string[] = [];
+
+after(async () => {
+  await backend.cleanup?.();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (started) {
+    execFileSync(join(root, 'scripts/postgres.sh'), ['stop', join(started, 'state')], { stdio: 'ignore' });
+    rmSync(started, { recursive: true, force: true });
+  }
+});
+
+metadataStoreSuite(backend);
+
+test('[postgres] migrations: stores opening a fresh schema at once apply each migration once (advisory lock per schema)', async () => {
+  // A migration that is not idempotent: without the lock, two processes would both insert.
+  const dir = mkdtempSync(join(tmpdir(), 'firn-pg-migrations-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, '001_t.sql'), 'CREATE TABLE t (n INTEGER NOT NULL);');
+  writeFileSync(join(dir, '002_row.sql'), 'INSERT INTO t (n) VALUES (1);');
+  const url = await freshSchema();
+  const clients = await Promise.all(
+    Array.from({ length: 5 }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+  try {
+    const schema = (await clients[0]!.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+    const applied = await Promise.all(clients.map((c) => migrate(c as unknown as pg.PoolClient, schema, dir)));
+    assert.equal(
+      applied.reduce((a, b) => a + b, 0),
+      2,
+      `each migration applied by one opener: ${applied}`,
+    );
+    assert.deepEqual((await clients[0]!.query('SELECT n FROM t')).rows, [{ n: 1 }]);
+    assert.deepEqual((await clients[0]!.query('SELECT version FROM schema_migrations ORDER BY version')).rows, [{ version: 1 }, { version: 2 }]);
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  // The real schema, opened by several stores at once.
+  const url2 = await freshSchema();
+  const stores = await Promise.all(Array.from({ length: 4 }, () => PgMetadataStore.open(url2, { maxConnections: 2 })));
+  try {
+    for (const s of stores) assert.deepEqual(await s.stats.schema(), { applied: expectedVersion(), expected: expectedVersion() });
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
+});
+
+test('[postgres] a schema at a newer version than this build knows is refused with SchemaTooNewError', async () => {
+  const url = await freshSchema();
+  const s = await PgMetadataStore.open(url);
+  const known = expectedVersion();
+  await s.db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [known + 1, 'from-the-future.sql']);
+  await s.close();
+  await assert.rejects(PgMetadataStore.open(url), (e) => e instanceof SchemaTooNewError && e.databaseVersion === known + 1 && e.knownVersion === known);
+  await assert.rejects(PgMetadataStore.open(url, { migrate: false }), SchemaTooNewError);
+});
+
+test('[postgres] admin opening (migrate: false) refuses a schema never migrated, and creates nothing', async () => {
+  const url = await freshSchema();
+  await assert.rejects(PgMetadataStore.open(url, { migrate: false }), SchemaNotMigratedError);
+  const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+  const tables = await admin((c) => c.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1', [schema]));
+  assert.equal(tables.rowCount, 0);
+});
+
+test('[postgres] an unreachable database or a wrong password is one MetadataConnectError naming host and database', async () => {
+  const u = new URL(process.env.FIRN_TEST_METADATA_URL!);
+  u.password = 'wrong-password';
+  u.pathname = '/firn_no_such_database';
+  await assert.rejects(PgMetadataStore.open(u.toString()), (e) => e instanceof MetadataConnectError && e.message.includes(`${u.hostname}:${u.port || '5432'}/firn_no_such_database`) && !e.message.includes('wrong-password'));
+  const closed = new URL(process.env.FIRN_TEST_METADATA_URL!);
+  closed.port = '1';
+  await assert.rejects(PgMetadataStore.open(closed.toString()), (e) => e instanceof MetadataConnectError && e.message.includes(':1/'));
+});
+
+test('[postgres] separate schemas do not hear each other\'s signals', async () => {
+  const a = await PgMetadataStore.open(await freshSchema());
+  const b = await PgMetadataStore.open(await freshSchema());
+  try {
+    let heardA = 0;
+    let heardB = 0;
+    const stopA = await a.signals.listen('outbox', () => heardA++);
+    const stopB = await b.signals.listen('outbox', () => heardB++);
+    let resolve!: () => void;
+    const got = new Promise<void>((r) => (resolve = r));
+    const stopA2 = await a.signals.listen('outbox', () => resolve());
+    await b.outbox.enqueue([{ topicArn: 't', message: 'b' }], 1);
+    await a.outbox.enqueue([{ topicArn: 't', message: 'a' }], 1);
+    await got;
+    // b's notification was sent first: LISTEN/NOTIFY delivers in commit order, so had a heard it, it would have by now.
+    assert.equal(heardA, 1);
+    await stopA();
+    await stopA2();
+    await stopB();
+    assert.ok(heardB <= 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
