@@ -20,9 +20,9 @@ interface Common {
   json?: boolean;
 }
 
-/** Opens the data directory's storage; refuses a directory `firn serve` never created. */
-export async function withStore<T>(opts: { dataDir: string; masterKeyFile?: string }, f: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const { metadata: store } = await openStorage({ dataDir: opts.dataDir, masterKeyFile: opts.masterKeyFile ?? '' }, { existing: true });
+/** Opens the data directory's storage (or the PostgreSQL schema of --metadata-url); refuses one `firn serve` never created. */
+export async function withStore<T>(opts: { dataDir: string; masterKeyFile?: string; metadataUrl?: string }, f: (store: MetadataStore) => Promise<T>): Promise<T> {
+  const { metadata: store } = await openStorage({ dataDir: opts.dataDir, masterKeyFile: opts.masterKeyFile ?? '', metadataUrl: opts.metadataUrl ?? '' }, { existing: true });
   try {
     return await f(store);
   } finally {
@@ -66,6 +66,7 @@ function keyJson(k: { accessKeyId: string; accountId: string; userName: string |
 function common(cmd: Command, withAccount = true): Command {
   cmd.option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data');
   cmd.option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '');
+  cmd.option('--metadata-url <url>', 'PostgreSQL metadata (postgres://…; default: SQLite in the data directory)', process.env.FIRN_METADATA_URL || '');
   if (withAccount) cmd.option('--account-id <id>', 'account (default: FIRN_ACCOUNT_ID, else the first account)');
   return cmd;
 }

@@ -87,9 +87,10 @@ export async function main(argv: string[]): Promise<void> {
     .description('print `export AWS_…` lines for the root credentials stored in the data directory')
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
     .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
+    .option('--metadata-url <url>', 'PostgreSQL metadata (postgres://…; default: SQLite in the data directory)', process.env.FIRN_METADATA_URL || '')
     .option('--region <region>', 'region for AWS_DEFAULT_REGION', 'us-east-1')
     .action(
-      run(async (opts: { dataDir: string; masterKeyFile: string; region: string }) =>
+      run(async (opts: { dataDir: string; masterKeyFile: string; metadataUrl: string; region: string }) =>
         withStore(opts, async (store) => {
           const root = (await store.accounts.findRootKeys()).find((k) => k.status === 'Active');
           if (!root) throw new AdminError(`no active root credentials in ${resolve(opts.dataDir)}`);

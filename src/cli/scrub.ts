@@ -39,8 +39,9 @@ export function registerScrubCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory', process.env.FIRN_DATA_DIR || './data')
     .option('--account-id <id>', 'only this account (default: every account)')
     .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
+    .option('--metadata-url <url>', 'PostgreSQL metadata (postgres://…; default: SQLite in the data directory)', process.env.FIRN_METADATA_URL || '')
     .option('--vault <name>', 'only vaults of this name (in every account unless --account-id)')
-    .action(async (o: { dataDir: string; masterKeyFile: string; accountId?: string; vault?: string }) => {
+    .action(async (o: { dataDir: string; masterKeyFile: string; metadataUrl: string; accountId?: string; vault?: string }) => {
       let storage;
       try {
         storage = await openStorage(o, { existing: true });

@@ -126,6 +126,14 @@ export const schema = {
       'File with the key that encrypts stored secret access keys (empty: `<data dir>/master.key`). Every process that shares one metadata database needs the same file. A missing file is created (atomically, so concurrent first starts agree) only while no secret is stored; otherwise Firn refuses to start.',
     parse: str(/.+/, 'must not be empty'),
   },
+  metadataUrl: {
+    env: 'FIRN_METADATA_URL',
+    flag: '--metadata-url',
+    default: '',
+    description:
+      'Where the metadata lives. Empty: SQLite in the data directory (embedded mode, one server). `postgres://user:password@host:port/database` (parameters such as `?sslmode=require` or `?options=-c%20search_path%3Dfirn` pass to the driver; the schema is the connection\'s current schema): PostgreSQL, shared by any number of servers; the schema is migrated at start-up. Admin commands use the same setting.',
+    parse: str(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// or postgresql:// URL (or empty for SQLite)'),
+  },
   accountId: {
     env: 'FIRN_ACCOUNT_ID',
     flag: '--account-id',

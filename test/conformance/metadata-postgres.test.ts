@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,28 +5,19 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { backend, admin, freshSchema } from './postgres-backend.js';
+import { useTestPostgres } from '../helpers/postgres.js';
 import { metadataStoreSuite } from './metadata-suite.js';
 import { PgMetadataStore } from '../../src/storage/metadata/postgres/index.js';
 import { expectedVersion, migrate, MetadataConnectError, SchemaNotMigratedError } from '../../src/storage/metadata/postgres/db.js';
 import { SchemaTooNewError } from '../../src/storage/metadata/migrations.js';
 
-// A database of our own: the one FIRN_TEST_METADATA_URL names, or a fresh one from scripts/postgres.sh.
-const root = new URL('../../', import.meta.url).pathname;
-let started: string | null = null;
-if (!process.env.FIRN_TEST_METADATA_URL) {
-  started = mkdtempSync(join(tmpdir(), 'firn-pg-'));
-  process.env.FIRN_TEST_METADATA_URL = execFileSync(join(root, 'scripts/postgres.sh'), ['start', join(started, 'state')], { encoding: 'utf8' }).trim();
-}
 const dirs: string[] = [];
-
+// Registered before useTestPostgres's own hook, so the schemas go before the database it made.
 after(async () => {
   await backend.cleanup?.();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  if (started) {
-    execFileSync(join(root, 'scripts/postgres.sh'), ['stop', join(started, 'state')], { stdio: 'ignore' });
-    rmSync(started, { recursive: true, force: true });
-  }
 });
+useTestPostgres();
 
 metadataStoreSuite(backend);
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { listMigrations, SchemaTooNewError } from '../migrations.js';
+import { DataDirError } from '../../data-dir.js';
 
 /** A connection inside one transaction (what repositories run their statements on). */
 export type Tx = pg.PoolClient;
@@ -116,8 +117,11 @@ export class PgDb {
   }
 }
 
-/** Admin commands on a PostgreSQL schema that `firn serve` never migrated. */
-export class SchemaNotMigratedError extends Error {
+/**
+ * Admin commands on a PostgreSQL schema that `firn serve` never migrated. A DataDirError (the
+ * storage the settings name cannot be used), so every command reports it in one line.
+ */
+export class SchemaNotMigratedError extends DataDirError {
   constructor(readonly schema: string) {
     super(`the PostgreSQL schema ${schema} holds no Firn metadata (start \`firn serve\` with this FIRN_METADATA_URL once first)`);
   }
@@ -126,8 +130,11 @@ export class SchemaNotMigratedError extends Error {
 /** SQLSTATEs and socket errors that mean "cannot use this database at all" (reported in one line at start). */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000', '3F000', '42501', '08001', '08006', '57P03']);
 
-/** The database named by FIRN_METADATA_URL cannot be reached or used (bad host, password, database). */
-export class MetadataConnectError extends Error {
+/**
+ * The database named by FIRN_METADATA_URL cannot be reached or used (bad host, password,
+ * database). A DataDirError, so `firn serve` and the admin commands report it in one line.
+ */
+export class MetadataConnectError extends DataDirError {
   constructor(readonly where: string, cause: Error) {
     super(`cannot use the PostgreSQL metadata database ${where}: ${cause.message}`);
   }
