@@ -10,6 +10,9 @@ import { metadataStoreSuite } from './metadata-suite.js';
 import { PgMetadataStore } from '../../src/storage/metadata/postgres/index.js';
 import { expectedVersion, migrate, MetadataConnectError, SchemaNotMigratedError } from '../../src/storage/metadata/postgres/db.js';
 import { SchemaTooNewError } from '../../src/storage/metadata/migrations.js';
+import { VaultGoneError } from '../../src/storage/metadata/errors.js';
+import type { MetadataStore } from '../../src/storage/metadata/types.js';
+import { archiveRecord, claim, createJob, garbage, inventoryJob, leaves, makeVault, pend } from './metadata/fixtures.js';
 
 const dirs: string[] = [];
 // Registered before useTestPostgres's own hook, so the schemas go before the database it made.
@@ -174,4 +177,90 @@ test('[postgres] the LISTEN connection comes back after it drops: listeners are 
     await listener.close();
     await writer.close();
   }
+});
+
+/** Two stores (each its own pool) on one fresh schema: PostgreSQL is async, so their units interleave in one thread. */
+async function twoStores(fn: (a: MetadataStore, b: MetadataStore) => Promise<void>): Promise<void> {
+  const url = await freshSchema();
+  const a = await PgMetadataStore.open(url, { maxConnections: 3 });
+  const b = await PgMetadataStore.open(url, { maxConnections: 3 });
+  try {
+    await fn(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+test('[postgres] race: processes expiring jobs at once delete and release each job once (SKIP LOCKED)', async () => {
+  await twoStores(async (a, b) => {
+    const v = await makeVault(a);
+    const N = 30;
+    for (let i = 0; i < N; i++) await createJob(a, inventoryJob(v, `J${i}`), 1000);
+    for (const c of await claim(a, 1000, 'w', 60_000, N)) {
+      await pend(a, `out-${c.seq}`);
+      assert.ok(await a.jobs.complete(c, { status: 'Succeeded', statusMessage: 'ok', completedAt: 1000, expiresAt: 2000, outputKey: `out-${c.seq}`, outputSize: 1 }));
+    }
+    const drain = async (s: MetadataStore) => {
+      const got: string[] = [];
+      for (let r = await s.jobs.expire(5000, 2); r.length > 0; r = await s.jobs.expire(5000, 2)) got.push(...r.map((j) => j.jobId));
+      return got;
+    };
+    const [x, y] = await Promise.all([drain(a), drain(b)]);
+    const all = [...x, ...y];
+    assert.equal(new Set(all).size, all.length, 'no job expired twice');
+    assert.equal(all.length, N);
+    assert.equal((await garbage(a)).length, N, 'each output released once');
+  });
+});
+
+test('[postgres] race: concurrent reapers turn each lapsed pending blob into garbage once', async () => {
+  await twoStores(async (a, b) => {
+    const N = 40;
+    for (let i = 0; i < N; i++) await pend(a, `p${String(i).padStart(2, '0')}`, 500);
+    const reap = async (s: MetadataStore) => {
+      let n = 0;
+      for (let k = await s.blobs.reapExpiredPending(1000, 3); k > 0; k = await s.blobs.reapExpiredPending(1000, 3)) n += k;
+      return n;
+    };
+    const [x, y] = await Promise.all([reap(a), reap(b)]);
+    assert.equal(x + y, N);
+    assert.equal((await garbage(a)).length, N);
+  });
+});
+
+test('[postgres] race: DeleteVault against archive creates: an archive either lands first (vault kept) or fails with VaultGoneError', async () => {
+  await twoStores(async (a, b) => {
+    const N = 20;
+    const vaults: number[] = [];
+    for (let i = 0; i < N; i++) {
+      vaults.push(await makeVault(a, `v${i}`));
+      await pend(a, `blob-A${i}`);
+    }
+    const creates = (async () => {
+      const out: boolean[] = [];
+      for (let i = 0; i < N; i++) {
+        try {
+          await a.archives.create(archiveRecord(vaults[i]!, `A${i}`, { blobKey: `blob-A${i}` }), leaves(1));
+          out.push(true);
+        } catch (e) {
+          if (!(e instanceof VaultGoneError)) throw e;
+          out.push(false);
+        }
+      }
+      return out;
+    })();
+    const deletes = (async () => {
+      const out: boolean[] = [];
+      for (const id of [...vaults].reverse()) out.push((await b.vaults.delete(id, () => true, 2000)).deleted);
+      return out.reverse();
+    })();
+    const [created, deleted] = await Promise.all([creates, deletes]);
+    for (let i = 0; i < N; i++) {
+      assert.notEqual(created[i], deleted[i], `vault ${i}: exactly one of the archive and the deletion wins`);
+      const vault = await a.vaults.getById(vaults[i]!);
+      if (created[i]) assert.equal(vault?.numberOfArchives, 1);
+      else assert.equal(vault, null);
+    }
+  });
 });
