@@ -12,6 +12,10 @@ export function registerBackupCommands(program: Command): void {
     .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
     .action(async (o: { output: string; dataDir: string; masterKeyFile: string }) =>
       fail(async () => {
+        if (process.env.FIRN_METADATA_URL) {
+          // The metadata is not in the data directory: a copy of it would hold no database.
+          throw new BackupError('firn backup copies an embedded data directory (SQLite); with FIRN_METADATA_URL set, back up PostgreSQL with pg_dump and the blobs and master key separately (docs/operations.md)');
+        }
         const m = await backup(o.dataDir, o.output, { masterKeyFile: o.masterKeyFile });
         process.stdout.write(
           `Backed up ${o.dataDir} to ${resolve(o.output)}: database snapshot, ${m.blobs} blob files (${m.blobBytes} bytes), ${m.jobOutputs} job outputs, master key.\n` +

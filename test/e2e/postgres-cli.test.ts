@@ -65,4 +65,8 @@ test('admin commands refuse a schema firn serve never migrated (creating nothing
   assert.doesNotMatch(down.stderr, /secret-pw/);
   const scrub = firn(['scrub'], { FIRN_METADATA_URL: url });
   assert.equal(scrub.status, 2, scrub.stderr);
+  // `firn backup` copies SQLite data directories only: with PostgreSQL it would copy no database.
+  const backup = firn(['backup', '--output', join(dir, 'backup')], { FIRN_METADATA_URL: url });
+  assert.equal(backup.status, 1);
+  assert.match(backup.stderr, /^firn: firn backup copies an embedded data directory \(SQLite\); with FIRN_METADATA_URL set, back up PostgreSQL with pg_dump/);
 });
