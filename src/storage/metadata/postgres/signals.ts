@@ -92,7 +92,8 @@ export class PgSignals implements Signals {
   }
 
   #lost(c: pg.Client, err: Error | null, attempt = 0): void {
-    if (this.#client !== c && attempt === 0) return;
+    // A late event of a connection already replaced, or a retry overtaken by a new connection.
+    if (attempt === 0 ? this.#client !== c : this.#client !== null) return;
     this.#client = null;
     if (this.#closed) return;
     if (attempt === 0) process.emitWarning(`PostgreSQL LISTEN connection lost${err ? `: ${err.message}` : ''}; reconnecting`);
