@@ -152,8 +152,9 @@ export function describeUrl(url: string): string {
 
 /** Turns a connection-level failure into a MetadataConnectError; other errors pass unchanged. */
 export function connectError(url: string, e: unknown): unknown {
-  const code = (e as { code?: string }).code;
-  if (e instanceof Error && ((code && CONNECT_CODES.has(code)) || /connect|timeout|terminated/i.test(e.message) && !code)) return new MetadataConnectError(describeUrl(url), e);
+  const code = (e as { code?: string } | null)?.code;
+  const connectLevel = code ? CONNECT_CODES.has(code) : /connect|timeout|terminated/i.test(e instanceof Error ? e.message : '');
+  if (e instanceof Error && connectLevel) return new MetadataConnectError(describeUrl(url), e);
   return e;
 }
 
