@@ -264,3 +264,30 @@ test('[postgres] race: DeleteVault against archive creates: an archive either la
     }
   });
 });
+
+test('[postgres] a unit aborted for a deadlock or serialization failure is rolled back and run again; other errors are not retried', async () => {
+  const s = await PgMetadataStore.open(await freshSchema());
+  try {
+    let runs = 0;
+    const r = await s.db.tx(async (c) => {
+      runs++;
+      await c.query("INSERT INTO server_state (state_key, state_value) VALUES ('k', $1)", [String(runs)]);
+      if (runs < 3) throw Object.assign(new Error('simulated'), { code: runs === 1 ? '40P01' : '40001' });
+      return 'done';
+    });
+    assert.equal(r, 'done');
+    assert.equal(runs, 3);
+    assert.equal(await s.state.get('k'), '3', 'the aborted attempts left nothing');
+    runs = 0;
+    await assert.rejects(
+      s.db.tx(async () => {
+        runs++;
+        throw Object.assign(new Error('unique'), { code: '23505' });
+      }),
+      /unique/,
+    );
+    assert.equal(runs, 1);
+  } finally {
+    await s.close();
+  }
+});
