@@ -14,10 +14,28 @@ export interface Storage {
   readonly metadata: MetadataStore;
   /** Not initialised: the server's start-up (BlobMaintenance.startup) does that, admin commands never. */
   readonly blobs: BlobStore;
+  /**
+   * Whether the server using this storage is the only process using it (embedded mode), as
+   * `exclusiveStorage` says. Only an exclusive server's start-up may void what a predecessor left
+   * (release every job claim, reschedule the whole outbox, reap every pending blob, empty temp
+   * areas) and only it owns the data directory (lockDataDir); a shared store (several servers on
+   * one database) leaves that to leases.
+   */
+  readonly exclusive: boolean;
 }
 
 export function masterKeyFile(config: StorageConfig): string {
   return config.masterKeyFile || join(config.dataDir, 'master.key');
+}
+
+/**
+ * The embedded/shared switch, decided here only: SQLite in the data directory has one owner (the
+ * server holding the data-directory lock), so it is exclusive. A store several servers share
+ * (PostgreSQL) is not. `firn serve` asks before it opens anything, to know whether to lock the
+ * data directory; `openStorage` reports the same answer.
+ */
+export function exclusiveStorage(_config: StorageConfig): boolean {
+  return true;
 }
 
 /**
@@ -34,5 +52,5 @@ export async function openStorage(config: StorageConfig, opts: { existing?: bool
     await metadata.close();
     throw e;
   }
-  return { metadata, blobs: new FsBlobStore(join(config.dataDir, 'blobs')) };
+  return { metadata, blobs: new FsBlobStore(join(config.dataDir, 'blobs')), exclusive: exclusiveStorage(config) };
 }

@@ -81,13 +81,15 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
   try {
     const g = new RawGlacier(s.url, 'retry');
     await g.createVault();
-    const outputs = s.running.app.jobs.outputs;
-    const write = outputs.write.bind(outputs);
+    // The inventory output blob cannot be written.
+    const blobs = s.running.app.blobs;
+    const create = blobs.create.bind(blobs);
     let failures = 0;
-    outputs.write = async () => {
+    const failing = async () => {
       failures++;
       throw new Error('disk full');
     };
+    blobs.create = failing;
     const db = (s.running.app.store as SqliteMetadataStore).db;
     const queue = (id: string) =>
       db.prepare('SELECT q.attempts, q.last_error, q.due_at FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as
@@ -101,16 +103,13 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
     assert.equal((await g.describeJob(a)).json().StatusCode, 'InProgress');
     assert.deepEqual({ ...queue(a)!, due_at: undefined }, { attempts: 1, last_error: 'disk full', due_at: undefined });
     assert.ok(queue(a)!.due_at > s.clock.now(), 'the retry waits for its backoff');
-    outputs.write = write;
+    blobs.create = create;
     await advance(s, 1000);
     assert.equal((await g.describeJob(a)).json().StatusCode, 'Succeeded');
     assert.equal(queue(a), undefined, 'the queue entry is gone with completion');
 
     // Second job: keeps failing; after 3 attempts it ends Failed.
-    outputs.write = async () => {
-      failures++;
-      throw new Error('disk full');
-    };
+    blobs.create = failing;
     const b = await initiate(g, { Type: 'inventory-retrieval' });
     await s.running.app.jobs.runDue();
     for (let i = 0; i < 3; i++) await advance(s, 60_000);
@@ -119,7 +118,10 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
     assert.equal(d.Completed, true);
     assert.equal(d.StatusMessage, 'The job failed because of an internal error.');
     assert.equal(failures, 4);
-    outputs.write = write;
+    blobs.create = create;
+    // Every failed attempt's pending output blob was discarded (and collected), none is left pending.
+    const pendingRows = db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number };
+    assert.equal(pendingRows.n, 0);
   } finally {
     await s.close();
   }
