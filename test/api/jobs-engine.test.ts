@@ -279,3 +279,27 @@ test('blob references: an output pins the archive bytes for its window, then the
     await s.close();
   }
 });
+
+test("a 'jobs' signal of the store wakes the engine: a job made due by another writer runs without a local kick or a poll", async () => {
+  // Polls an hour apart: only the signal can wake the engine within the test.
+  const s = await startTestServer({ ownServer: true, config: { retrievalTiming: 'aws', jobPollInterval: H } });
+  try {
+    const g = new RawGlacier(s.url, 'signal');
+    await g.createVault();
+    const archiveId = await upload(g, 'sig', Buffer.from('signalled'));
+    const jobId = await initiate(g, { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Bulk' });
+    await s.running.app.jobs.runDue();
+    assert.equal((await g.describeJob(jobId)).json().StatusCode, 'InProgress');
+    const job = (await s.running.app.store.jobs.getByJobId(jobId))!;
+    // What another process sharing the store would do; the store signals 'jobs' after the commit.
+    assert.equal(await s.running.app.store.jobs.makeDue(job.seq, s.clock.now()), true);
+    const deadline = Date.now() + 10_000;
+    while ((await g.describeJob(jobId)).json().StatusCode === 'InProgress') {
+      assert.ok(Date.now() < deadline, 'the engine did not wake on the signal');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal((await g.describeJob(jobId)).json().StatusCode, 'Succeeded');
+  } finally {
+    await s.close();
+  }
+});
