@@ -303,3 +303,42 @@ test("a 'jobs' signal of the store wakes the engine: a job made due by another w
     await s.close();
   }
 });
+
+test('a claim the engine could neither complete nor put back (the store failed) is released at its next pass, not held by the heartbeat for ever', async () => {
+  const s = await startTestServer({ ownServer: true });
+  try {
+    const app = s.running.app;
+    const g = new RawGlacier(s.url, 'stuck');
+    await g.createVault();
+    const jobs = app.store.jobs;
+    const complete = jobs.complete.bind(jobs);
+    const retry = jobs.retry.bind(jobs);
+    jobs.complete = async () => {
+      throw new Error('database is locked');
+    };
+    jobs.retry = async () => {
+      throw new Error('database is locked');
+    };
+    let id: string;
+    try {
+      id = await initiate(g, { Type: 'inventory-retrieval' });
+      // The attempt fails to settle; a later pass may also fail to release the claim (and says so).
+      await app.jobs.runDue().catch((e: Error) => assert.match(e.message, /database is locked/));
+    } finally {
+      jobs.complete = complete;
+      jobs.retry = retry;
+    }
+    const db = (app.store as SqliteMetadataStore).db;
+    const q = db.prepare('SELECT q.claimed_by FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as { claimed_by: string | null };
+    assert.equal(q.claimed_by, app.leases.owner, 'still claimed by this live process');
+    assert.equal((await g.describeJob(id)).json().StatusCode, 'InProgress');
+    await app.leases.renew();
+    await app.jobs.runDue();
+    assert.equal((await g.describeJob(id)).json().StatusCode, 'Succeeded');
+    assert.equal((await g.getJobOutput(id)).status, 200);
+    await app.blobMaintenance.collect();
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number }).n, 0, 'the first attempt discarded its output');
+  } finally {
+    await s.close();
+  }
+});
