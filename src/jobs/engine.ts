@@ -24,10 +24,11 @@ export interface EngineDeps {
   leases: { readonly owner: string; readonly leaseMs: number; until(): number };
   /**
    * Whether this process is the only one using the storage (openStorage). Only then does start-up
-   * release every claim left in the store: they all belong to a process that died.
+   * release every claim left in the store (they all belong to a process that died) and remove
+   * legacy output files whose job is gone.
    */
   exclusive: boolean;
-  /** Called after a job completed with notifications (its rows are in the outbox): a local kick of the notifier. */
+  /** Called after a job completed (its notification rows, if any, are in the outbox): a local kick of the notifier. */
   onOutbox?: () => void;
   /** Called when blobs became garbage (an attempt's unused output): a local kick of the collector. */
   onGarbage?: () => void;
