@@ -29,6 +29,7 @@ async function run(label: string, rules: SinkRule[], topicArn: string): Promise<
     retryMaxMs: 1000,
     timeoutMs: 10_000,
     warnAfter: 3,
+    exclusive: true,
   });
   await store.outbox.enqueue(Array.from({ length: N }, () => ({ topicArn, message })), clock.now());
   const t0 = process.hrtime.bigint();

@@ -9,10 +9,10 @@ import type { BlobStore } from './storage/blobs/types.js';
 import { BlobMaintenance } from './storage/blobs/maintenance.js';
 import { createNotificationWorker, type NotificationWorker } from './notify/index.js';
 import { JobEngine } from './jobs/engine.js';
-import { JobOutputStore } from './jobs/outputs.js';
 import { BackgroundScrub } from './storage/scrub.js';
 import { Metrics } from './lib/metrics.js';
 import { DiskSpace } from './storage/space.js';
+import { Leases } from './storage/lease.js';
 
 /**
  * Everything a request handler may use. Built once by `createApp` (the composition root) and
@@ -30,6 +30,17 @@ export interface App {
   readonly wallClock: Clock;
   readonly log: Logger;
   readonly store: MetadataStore;
+  /**
+   * Whether this process is the only one using the storage (openStorage: embedded SQLite). Only
+   * then does start-up void what a previous run left: every job claim, the outbox schedule, every
+   * pending blob and the blob store's temp area. A shared store leaves that to leases.
+   */
+  readonly exclusive: boolean;
+  /**
+   * This process's leases (FIRN_LEASE, domain time): its job claims and the blobs it is writing,
+   * under one owner id, renewed by a heartbeat every third of the lease and on every clock jump.
+   */
+  readonly leases: Leases;
   readonly authorizer: Authorizer;
   /** Archive and part bytes; the fs store lives under `<dataDir>/blobs`. */
   readonly blobs: BlobStore;
@@ -67,7 +78,7 @@ export interface AppOptions {
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config, clock, log } = opts;
-  const { metadata: store, blobs } = await openStorage(config);
+  const { metadata: store, blobs, exclusive } = await openStorage(config);
   const stopPersistingClock = clock instanceof OffsetClock ? await persistClockOffset(store, clock, log, config.testControl) : () => {};
   const authorizer = new PolicyAuthorizer(store, log);
   const wallClock = opts.wallClock ?? new SystemClock();
@@ -77,17 +88,33 @@ export async function createApp(opts: AppOptions): Promise<App> {
     wallClock,
   });
   try {
-    // Before anything listens: no write is in flight, so any temp file or unrecorded blob is a leftover.
-    await blobMaintenance.startup();
+    // Before anything listens. Exclusive: no write is in flight, so every pending blob and temp
+    // file is a leftover. Shared: other servers' pending blobs are left to their leases.
+    await blobMaintenance.startup({ exclusive });
   } catch (e) {
+    stopPersistingClock();
     await store.close();
     throw e;
   }
+  // Started before the job engine listens to clock jumps, so that a jump renews this process's
+  // leases before the engine claims (onAdvance listeners run in registration order).
+  const leases = new Leases(store, clock, { leaseMs: config.lease, log });
+  leases.start();
   blobMaintenance.start(config.uploadSweepInterval);
-  const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox });
+  const notifier = createNotificationWorker({ config, clock, log, outbox: store.outbox, signals: store.signals, exclusive });
   const scrubber = new BackgroundScrub({ store, blobs, log, intervalMs: config.scrubInterval, bytesPerSecond: config.scrubReadRate * 1024 * 1024 });
   scrubber.start();
-  const jobs = new JobEngine({ config, clock, log, store, blobs, outputs: new JobOutputStore(config.dataDir), onOutbox: () => notifier.wake() });
+  const jobs = new JobEngine({
+    config,
+    clock,
+    log,
+    store,
+    blobs,
+    leases,
+    exclusive,
+    onOutbox: () => notifier.wake(),
+    onGarbage: () => blobMaintenance.kick(),
+  });
   const metrics = new Metrics(async () => ({ stats: await store.stats.snapshot(), now: clock.now() }));
   scrubber.onFinding((f) => metrics.recordScrubFinding(`${f.kind}_${f.reason}`));
   return {
@@ -96,6 +123,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     wallClock,
     log,
     store,
+    exclusive,
+    leases,
     authorizer,
     blobs,
     blobMaintenance,
@@ -109,8 +138,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await scrubber.stop();
       await jobs.stop();
       await blobMaintenance.stop();
-      await blobs.close();
       await notifier.stop();
+      // Last: nothing writes any more. The leases are left to lapse (an exclusive restart voids them at once).
+      await leases.stop();
+      await blobs.close();
       await store.close();
     },
   };

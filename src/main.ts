@@ -8,6 +8,7 @@ import { createHttpServer } from './http/server.js';
 import { internalHandlers } from './http/internal.js';
 import { ensureRootCredentials, type RootCredentials } from './auth/bootstrap.js';
 import { lockDataDir } from './storage/data-dir.js';
+import { exclusiveStorage } from './storage/index.js';
 
 export interface RunningServer {
   app: App;
@@ -24,7 +25,8 @@ export interface RunningServer {
 
 /**
  * Composition root, in an order chosen so that a start that fails changes nothing:
- * 1. own the data directory (a second server on it stops here, having touched nothing);
+ * 1. own the data directory when the storage is exclusive (embedded SQLite; a second server on it
+ *    stops here, having touched nothing); servers sharing a store lock nothing;
  * 2. claim the port (requests that arrive early wait for step 3);
  * 3. open storage (migrations, clean-up of what a crash left), root credentials;
  * 4. start the workers (notifications, jobs).
@@ -33,7 +35,7 @@ export interface RunningServer {
 export async function startServer(config: Config, opts: { clock?: Clock; wallClock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? new OffsetClock();
   const log = opts.log ?? createLogger(config.logLevel);
-  const lock = lockDataDir(config.dataDir);
+  const lock = exclusiveStorage(config) ? lockDataDir(config.dataDir) : { release() {} };
   let resolveApp!: (app: App) => void;
   let rejectApp!: (e: unknown) => void;
   const appReady = new Promise<App>((res, rej) => ((resolveApp = res), (rejectApp = rej)));

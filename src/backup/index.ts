@@ -14,7 +14,9 @@ import { BACKUP_HOLD_KEY, BACKUP_HOLD_MS } from './hold.js';
  * 1. hold blob deletion (see hold.ts), so nothing the snapshot references can disappear;
  * 2. snapshot the database with SQLite's online backup API (a read transaction; WAL writers go on);
  * 3. copy every blob the snapshot's `blobs` table lists (blob files are never rewritten: each write
- *    gets a new key, a re-uploaded part a new blob), the job outputs and the master key;
+ *    gets a new key, a re-uploaded part a new blob; inventory outputs are blobs held by their jobs),
+ *    the legacy job-output files (`<dataDir>/job-outputs`, left by a release before #12, served
+ *    until their jobs expire: src/jobs/legacy-outputs.ts) and the master key;
  * 4. write `firn-backup.json` last: a directory without it is an incomplete backup.
  * An archive acknowledged (201) before step 2 began is in the snapshot, and its bytes in the copy.
  */
@@ -28,6 +30,7 @@ export interface BackupManifest {
   createdAt: string;
   blobs: number;
   blobBytes: number;
+  /** Legacy job-output files copied (releases before #12; inventory outputs are blobs since). */
   jobOutputs: number;
 }
 

@@ -18,7 +18,7 @@ export function registerBackupCommands(program: Command): void {
         }
         const m = await backup(o.dataDir, o.output, { masterKeyFile: o.masterKeyFile });
         process.stdout.write(
-          `Backed up ${o.dataDir} to ${resolve(o.output)}: database snapshot, ${m.blobs} blob files (${m.blobBytes} bytes), ${m.jobOutputs} job outputs, master key.\n` +
+          `Backed up ${o.dataDir} to ${resolve(o.output)}: database snapshot, ${m.blobs} blob files (${m.blobBytes} bytes; archives, parts and inventory outputs)${m.jobOutputs > 0 ? `, ${m.jobOutputs} legacy job output files` : ''}, master key.\n` +
             `WARNING: the copy holds master.key, the key that decrypts every stored secret access key. Guard it like the data directory itself.\n` +
             `Restore with: firn restore --from ${o.output} --data-dir <new data dir>\n`,
         );

@@ -305,6 +305,19 @@ export const schema = {
       'Longest time the job engine sleeps between looks at the queue. It also wakes at the next due time, on InitiateJob and when the test clock moves; with several servers on one database this bounds how late another node notices a job.',
     ...duration,
   },
+  lease: {
+    env: 'FIRN_LEASE',
+    flag: '--lease',
+    default: parseDuration('60s'),
+    description:
+      "How long this server's leases last, in domain time: its claims on running jobs and on the blobs it is writing (uploads, inventory outputs). It renews them every third of this while it runs. A server that dies or stalls for longer loses them: its jobs may be claimed again and its unfinished blobs are reclaimed by the upload sweep, and a write that then tries to commit fails with a retryable 503. Embedded (SQLite) start-up releases every lease left by a previous run at once.",
+    parse: (raw: string) => {
+      const v = parseDuration(raw);
+      if (v < 1000 || v > 86_400_000) throw new ConfigValueError('must be a duration from 1s to 24h');
+      return v;
+    },
+    format: (v: number) => formatDuration(v),
+  },
   inventoryMode: {
     env: 'FIRN_INVENTORY',
     flag: '--inventory',

@@ -54,6 +54,11 @@ export const Errors = {
   resourceNotFound: err('ResourceNotFoundException', 404),
   serialization: err('SerializationException', 400),
   serviceUnavailable: err('ServiceUnavailableException', 500, 'Server'),
+  /**
+   * A write that outlived its storage lease (the process stalled longer than FIRN_LEASE, so its
+   * unfinished blob was reclaimed): nothing was stored. 503 with type Server, which SDKs retry.
+   */
+  leaseLost: err('ServiceUnavailableException', 503, 'Server'),
   throttling: err('ThrottlingException', 400),
   unrecognizedClient: err('UnrecognizedClientException', 400),
   unknownOperation: err('UnknownOperationException', 404),

@@ -69,11 +69,57 @@ export interface JobRecord {
   completedAt: number | null;
   /** Byte length of the output (inventory jobs; archive jobs use the range). */
   outputSize: number | null;
-  /** Where an inventory output is kept (JobOutputStore key). */
+  /**
+   * Where an inventory output is kept: a blob of the BlobStore, held by the job until it expires;
+   * or, for jobs completed by a release before #12, a file name under `<dataDir>/job-outputs`
+   * (`isLegacyOutputKey`), served read-only until the job expires.
+   */
   outputKey: string | null;
   /** Whether this job holds a reference on the archive's blob. */
   blobRetained: boolean;
   expiresAt: number | null;
+}
+
+/**
+ * What a finished job's outcome sets on its record (the fields JobRepo.complete writes; structurally
+ * the storage's JobOutcome).
+ */
+export interface FinishedJob {
+  status: 'Succeeded' | 'Failed';
+  statusMessage: string;
+  completedAt: number;
+  expiresAt: number;
+  treeHash?: string | null;
+  outputSize?: number | null;
+  outputKey?: string | null;
+  nextMarker?: string | null;
+  pin?: { archiveId: string; blobKey: string } | null;
+}
+
+/**
+ * The record JobRepo.complete stores for `job` finished with `outcome`, computed without the store
+ * (so that the completion's notification message can be written in the same transaction). Mirrors
+ * the store's update: the tree hash keeps the job's when the outcome has none, the output fields
+ * and the next marker are the outcome's, and the job holds the archive's blob when it pins one.
+ */
+export function completedJob(job: JobRecord, outcome: FinishedJob): JobRecord {
+  return {
+    ...job,
+    status: outcome.status,
+    statusMessage: outcome.statusMessage,
+    completedAt: outcome.completedAt,
+    expiresAt: outcome.expiresAt,
+    treeHash: outcome.treeHash ?? job.treeHash,
+    outputSize: outcome.outputSize ?? null,
+    outputKey: outcome.outputKey ?? null,
+    nextMarker: outcome.nextMarker ?? null,
+    blobRetained: !!outcome.pin,
+  };
+}
+
+/** Whether an output key names a legacy output file (`<jobId>.json|csv` under `<dataDir>/job-outputs`) rather than a blob. */
+export function isLegacyOutputKey(key: string): boolean {
+  return /^[A-Za-z0-9_-]+\.(json|csv)$/.test(key);
 }
 
 /** The job's output length in bytes (null before an inventory job completes). */

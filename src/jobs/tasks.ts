@@ -4,16 +4,18 @@ import { STATUS_MESSAGE_SUCCEEDED } from '../domain/jobs.js';
 import { CSV_HEADER, csvRow, decodeInventoryMarker, encodeInventoryMarker, jsonHead, jsonItem, JSON_TAIL, parseInventoryDate, vaultInventory, type InventoryCursor } from '../domain/inventory.js';
 import { isTreeHashAligned, MiB, treeHashOfLeaves } from '../domain/treehash.js';
 import type { ArchiveListOptions, ArchiveRecord, ArchiveRepoContract, JobOutcome, MetadataStore } from '../storage/metadata/types.js';
-import type { JobOutputStore } from './outputs.js';
-import type { BlobReaderContract } from '../storage/blobs/types.js';
+import type { BlobStore, BlobWriter } from '../storage/blobs/types.js';
 import type { Logger } from '../lib/logger.js';
 import { firstBadLeaf } from '../storage/verify.js';
+import { BlobLeaseLostError } from '../storage/metadata/errors.js';
 
 export interface TaskDeps {
   store: MetadataStore;
   config: Config;
-  outputs: JobOutputStore;
-  blobs: BlobReaderContract;
+  /** Archive bytes (read and verified by retrievals) and inventory outputs (written). */
+  blobs: Pick<BlobStore, 'read' | 'newKey' | 'create'>;
+  /** This process's leases (src/storage/lease.ts): an output blob is pending under them while it is written. */
+  leases: { readonly owner: string; until(): number };
   log: Logger;
 }
 
@@ -72,7 +74,7 @@ export async function runArchiveRetrieval(d: TaskDeps, job: JobRecord, now: numb
 }
 
 /**
- * Inventory retrieval, streamed page by page into the job's output file (DG api-job-output-get). It returns
+ * Inventory retrieval, streamed page by page into an output blob of this attempt (DG api-job-output-get). It returns
  * the vault's last inventory ("InitiateJob for an inventory returns the last generated inventory"),
  * the one DescribeVault reports (`vaultInventory`): the archives the vault held at its date, read
  * as of that date so that writes while the pages stream cannot change it. So InventoryDate moves
@@ -124,8 +126,7 @@ export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Pr
     if (!csv) yield JSON_TAIL;
   }
 
-  const outputKey = `${job.jobId}.${inv.format === 'CSV' ? 'csv' : 'json'}`;
-  const outputSize = await d.outputs.write(outputKey, render());
+  const { key: outputKey, size: outputSize } = await writeOutput(d, render(), now);
   return {
     status: 'Succeeded',
     statusMessage: STATUS_MESSAGE_SUCCEEDED,
@@ -134,4 +135,43 @@ export async function runInventory(d: TaskDeps, job: JobRecord, now: number): Pr
     outputKey,
     nextMarker,
   };
+}
+
+/**
+ * Writes an output as a new blob of its own, pending under this process's lease from before its
+ * first byte, and commits the bytes; returns its key and length. The completing transaction turns
+ * it live, held by the job until it expires; the engine discards it when that does not happen. On
+ * failure the blob is discarded here. Text is buffered up to 1 MiB between writes.
+ */
+async function writeOutput(d: TaskDeps, pieces: AsyncIterable<string>, now: number): Promise<{ key: string; size: number }> {
+  const key = d.blobs.newKey('blob');
+  await d.store.blobs.begin(key, d.leases.owner, d.leases.until());
+  let w: BlobWriter | null = null;
+  try {
+    w = await d.blobs.create(key);
+    let buf: string[] = [];
+    let pending = 0;
+    const flush = async () => {
+      if (buf.length === 0) return;
+      const b = Buffer.from(buf.join(''), 'utf8');
+      buf = [];
+      pending = 0;
+      await w!.write(b);
+    };
+    for await (const p of pieces) {
+      buf.push(p);
+      pending += p.length;
+      if (pending >= 1 << 20) await flush();
+    }
+    await flush();
+    await w.commit().catch((e: unknown) => {
+      // The temp bytes are gone: the sweep reclaimed them because this process's lease lapsed.
+      throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? new BlobLeaseLostError(key) : e;
+    });
+    return { key, size: w.bytes };
+  } catch (e) {
+    await w?.abort();
+    await d.store.blobs.discard(key, now).catch((err: unknown) => d.log.warn({ err, blobKey: key }, 'could not discard an unused output blob'));
+    throw e;
+  }
 }

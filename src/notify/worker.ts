@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { OutboxRecord, OutboxRepo } from '../storage/metadata/types.js';
+import type { OutboxRecord, OutboxRepo, Signals } from '../storage/metadata/types.js';
 import type { Sink } from './sinks.js';
 
 /** Picks the sink of a topic ARN (SinkRouter; a fake in tests). */
@@ -25,12 +25,17 @@ export interface NotificationWorkerOptions {
   /** Rows claimed per pass, delivered concurrently. */
   batchSize?: number;
   /**
-   * At start, make every pending row due now (default true). Right for the embedded server, the
-   * only process using its database: leases held by a killed predecessor are void, and rows
-   * backing off after failures get a fresh attempt. Several servers sharing one database would
-   * set it false, so that a restarting node does not steal rows another node is delivering.
+   * Whether this process is the only one using the storage (openStorage's `exclusive`). Then start
+   * makes every pending row due now: leases held by a killed predecessor are void, and rows backing
+   * off after failures get a fresh attempt. Servers sharing one database do not, so that a
+   * restarting node does not steal rows another node is delivering.
    */
-  retryPendingOnStart?: boolean;
+  exclusive: boolean;
+  /**
+   * The store's signals: the worker wakes on every 'outbox' signal (rows written by any process
+   * sharing the store), besides its poll and local `wake()` calls.
+   */
+  signals?: Signals;
 }
 
 /** Floor of the retry delay, so that a zero base cannot make a failing row due again at once. */
@@ -50,16 +55,17 @@ export function retryDelay(attempts: number, baseMs: number, maxMs: number, rand
  * mid-delivery retries that row once its lease lapses.
  */
 export class NotificationWorker {
-  readonly #o: Required<NotificationWorkerOptions>;
+  readonly #o: Required<Omit<NotificationWorkerOptions, 'signals'>> & Pick<NotificationWorkerOptions, 'signals'>;
   #timer: NodeJS.Timeout | null = null;
   #running = false;
   /** Passes run one after another; deliverDue() queues behind the current one. */
   #chain: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
+  #unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
   readonly #abort = new AbortController();
 
   constructor(opts: NotificationWorkerOptions) {
-    this.#o = { batchSize: 16, retryPendingOnStart: true, ...opts };
+    this.#o = { batchSize: 16, ...opts };
   }
 
   /** Lease of a claimed row: long enough for the attempt to finish or time out. */
@@ -73,7 +79,14 @@ export class NotificationWorker {
     const clock = this.#o.clock as Clock & { onAdvance?: (l: () => void) => () => void };
     // Moving domain time may make backed-off rows due at once.
     if (typeof clock.onAdvance === 'function') this.#unsubscribe = clock.onAdvance(() => this.wake());
-    if (this.#o.retryPendingOnStart) {
+    const signals = this.#o.signals;
+    if (signals) {
+      this.#unlisten = signals.listen('outbox', () => this.wake()).catch((e: unknown) => {
+        this.#o.log.warn({ err: e }, 'could not listen for outbox signals; relying on polling');
+        return null;
+      });
+    }
+    if (this.#o.exclusive) {
       const reset = this.#chain.then(async () => {
         const n = await this.#o.outbox.rescheduleAll(this.#o.clock.now());
         if (n > 0) this.#o.log.info({ pending: n }, 'job notifications left from a previous run are being delivered');
@@ -100,6 +113,9 @@ export class NotificationWorker {
     this.#running = false;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    const unlisten = await this.#unlisten;
+    this.#unlisten = Promise.resolve(null);
+    await unlisten?.().catch(() => {});
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     // In-flight attempts are abandoned; their rows stay leased and are retried after a restart.

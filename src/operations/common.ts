@@ -1,8 +1,8 @@
-import { Errors } from '../domain/errors.js';
+import { Errors, withReason } from '../domain/errors.js';
 import { vaultArn } from '../domain/arn.js';
 import type { VaultInventory } from '../domain/inventory.js';
 import { isoMs } from '../lib/clock.js';
-import { VaultGoneError } from '../storage/metadata/errors.js';
+import { BlobLeaseLostError, VaultGoneError } from '../storage/metadata/errors.js';
 import type { VaultRecord } from '../storage/metadata/types.js';
 import type { OpContext, OpInput } from './types.js';
 
@@ -29,6 +29,38 @@ export async function requireVault(ctx: OpContext, input: OpInput): Promise<Vaul
 /** What to throw for `e`: a store write that found the vault deleted meanwhile answers 404, like a vault that never existed. */
 export function vaultGoneAsNotFound(ctx: OpContext, vaultName: string, e: unknown): unknown {
   return e instanceof VaultGoneError ? Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, vaultName)}`) : e;
+}
+
+/**
+ * What to throw for `e`: a write whose blob lease lapsed (BlobLeaseLostError: this process was
+ * paused or cut off for longer than FIRN_LEASE and the sweep reclaimed the unfinished blob) is a
+ * retryable 503 ServiceUnavailableException, logged at warn; anything else is returned unchanged.
+ * Nothing was stored in either case.
+ */
+export function leaseLostAsRetryable(ctx: OpContext, e: unknown): unknown {
+  if (!(e instanceof BlobLeaseLostError)) return e;
+  ctx.app.log.warn(
+    { blobKey: e.blobKey, leaseMs: ctx.app.leases.leaseMs },
+    'an upload lost its blob lease (this server stalled for longer than FIRN_LEASE and the unfinished blob was reclaimed); answered 503 for the client to retry',
+  );
+  return withReason(
+    Errors.leaseLost('The server could not finish storing the data in time and stored nothing; please retry the request.'),
+    `blob lease lapsed: ${e.blobKey}`,
+  );
+}
+
+/**
+ * A blob write whose temporary bytes vanished before the commit's rename (ENOENT): the sweep
+ * reclaimed them because the lease lapsed, which the metadata commit would refuse too.
+ */
+export function blobWriteLeaseLost(e: unknown, blobKey: string): unknown {
+  return (e as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? new BlobLeaseLostError(blobKey) : e;
+}
+
+/** Turns a blob nobody will reference (a failed or lost commit) into garbage and collects soon; never throws. */
+export async function discardBlob(ctx: OpContext, blobKey: string): Promise<void> {
+  await ctx.app.store.blobs.discard(blobKey, ctx.app.clock.now()).catch((err: unknown) => ctx.app.log.warn({ err, blobKey }, 'could not discard an unused blob'));
+  ctx.app.blobMaintenance.kick();
 }
 
 /** Per-archive overhead in SizeInBytes: real figures fit 32 KiB per archive (DG api-vault-get). */

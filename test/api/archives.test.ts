@@ -276,7 +276,7 @@ test('a body that stalls → 408 RequestTimeoutException, and nothing is stored'
   }
 });
 
-test('after a crash, start-up removes temp files and blobs whose metadata never committed, and keeps the rest', async () => {
+test('after a crash, exclusive start-up reclaims every pending blob (committed bytes and temp files) whose metadata never committed, and keeps the rest', async () => {
   const t = await startTestServer();
   const dataDir = t.dataDir;
   let restarted: TestServer | null = null;
@@ -284,11 +284,18 @@ test('after a crash, start-up removes temp files and blobs whose metadata never 
     await t.request({ method: 'PUT', path: '/-/vaults/crash' });
     const kept = randomBytes(3000);
     const id = String((await uploadArchive(t, 'crash', kept)).headers['x-amz-archive-id']);
-    // A blob renamed into place whose metadata transaction never ran, and a write cut short.
-    const w = await t.running.app.blobs.create();
+    // A blob renamed into place whose metadata transaction never ran, and a write cut short: both
+    // recorded pending (as every write is) under a lease that has not lapsed when the process dies.
+    const app = t.running.app;
+    const pending = async () => {
+      const key = app.blobs.newKey('blob');
+      await app.store.blobs.begin(key, app.leases.owner, app.leases.until());
+      return app.blobs.create(key);
+    };
+    const w = await pending();
     await w.write(randomBytes(5000));
     const orphan = await w.commit();
-    const half = await t.running.app.blobs.create();
+    const half = await pending();
     await half.write(randomBytes(5000));
     assert.ok(blobFiles(t).data.includes(orphan));
     assert.equal(blobFiles(t).tmp.length, 1);
@@ -298,6 +305,7 @@ test('after a crash, start-up removes temp files and blobs whose metadata never 
     assert.ok(!files.data.includes(orphan));
     assert.deepEqual(files.tmp, []);
     const store = restarted.running.app.store;
+    assert.equal(await store.blobs.known(orphan), false, 'reaped and collected: the metadata forgot it too');
     const v = (await store.vaults.get({ accountId: TEST_ACCOUNT, region: 'us-east-1', name: 'crash' }))!;
     const a = (await store.archives.get(v.id, id))!;
     const chunks: Buffer[] = [];

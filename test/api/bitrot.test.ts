@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { seededBytes } from '../helpers/glacier-raw.js';
@@ -134,8 +134,25 @@ test('a multipart archive is checked across its parts', async () => {
   assert.match(failed.describe.StatusMessage, /MiB 2 /);
 });
 
+/**
+ * Runs `firn` in a child process without blocking this one: the in-process server keeps serving
+ * meanwhile (as beside a real server), so its keep-alive timers do not all fire at once afterwards
+ * and reset the connection the next request reuses.
+ */
+function firnCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    p.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    p.on('error', reject);
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function scrubCli(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', CLI, 'scrub', '--data-dir', s.dataDir, ...args], { encoding: 'utf8' });
+  return firnCli(['scrub', '--data-dir', s.dataDir, ...args]);
 }
 
 test('firn scrub beside the running server: one line per damaged archive and part, exit 1; sound vaults exit 0', async () => {
@@ -149,23 +166,23 @@ test('firn scrub beside the running server: one line per damaged archive and par
   const [part] = await s.running.app.store.uploads.allParts(uploadId);
   flipByte(part!.blobKey, 0);
 
-  const ok = scrubCli('--vault', 'scrub-sound');
+  const ok = await scrubCli('--vault', 'scrub-sound');
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout, '');
   assert.match(ok.stderr, /1 archive and 0 parts checked.*no damage found/);
 
-  const r = scrubCli('--vault', 'scrub-bad', '--account-id', s.accountId);
+  const r = await scrubCli('--vault', 'scrub-bad', '--account-id', s.accountId);
   assert.equal(r.status, 1, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 2, r.stdout);
   assert.match(lines[0]!, new RegExp(`^damaged archive ${bad} in vault scrub-bad \\(arn:aws:glacier:us-east-1:${s.accountId}:vaults/scrub-bad\\): 1 damaged MiB, the first is MiB 1$`));
   assert.match(lines[1]!, new RegExp(`^damaged part 1 of multipart upload ${uploadId} in vault scrub-bad .*MiB 0$`));
   assert.ok(!r.stdout.includes(sound));
-  assert.equal(scrubCli('--account-id', '999999999999').status, 0, 'another account has nothing to check');
-  assert.equal(scrubCli().status, 1, 'the whole data dir includes the damage');
+  assert.equal((await scrubCli('--account-id', '999999999999')).status, 0, 'another account has nothing to check');
+  assert.equal((await scrubCli()).status, 1, 'the whole data dir includes the damage');
   // A directory `firn serve` never created is refused (exit 2) and left uncreated.
   const missing = join(s.dataDir, 'no-such-dir');
-  const none = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'scrub', '--data-dir', missing], { encoding: 'utf8' });
+  const none = await firnCli(['scrub', '--data-dir', missing]);
   assert.equal(none.status, 2, none.stderr);
   assert.match(none.stderr, /no Firn data directory at .*no-such-dir/);
   assert.equal(existsSync(missing), false);

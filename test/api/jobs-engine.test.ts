@@ -81,13 +81,15 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
   try {
     const g = new RawGlacier(s.url, 'retry');
     await g.createVault();
-    const outputs = s.running.app.jobs.outputs;
-    const write = outputs.write.bind(outputs);
+    // The inventory output blob cannot be written.
+    const blobs = s.running.app.blobs;
+    const create = blobs.create.bind(blobs);
     let failures = 0;
-    outputs.write = async () => {
+    const failing = async () => {
       failures++;
       throw new Error('disk full');
     };
+    blobs.create = failing;
     const db = (s.running.app.store as SqliteMetadataStore).db;
     const queue = (id: string) =>
       db.prepare('SELECT q.attempts, q.last_error, q.due_at FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as
@@ -101,16 +103,13 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
     assert.equal((await g.describeJob(a)).json().StatusCode, 'InProgress');
     assert.deepEqual({ ...queue(a)!, due_at: undefined }, { attempts: 1, last_error: 'disk full', due_at: undefined });
     assert.ok(queue(a)!.due_at > s.clock.now(), 'the retry waits for its backoff');
-    outputs.write = write;
+    blobs.create = create;
     await advance(s, 1000);
     assert.equal((await g.describeJob(a)).json().StatusCode, 'Succeeded');
     assert.equal(queue(a), undefined, 'the queue entry is gone with completion');
 
     // Second job: keeps failing; after 3 attempts it ends Failed.
-    outputs.write = async () => {
-      failures++;
-      throw new Error('disk full');
-    };
+    blobs.create = failing;
     const b = await initiate(g, { Type: 'inventory-retrieval' });
     await s.running.app.jobs.runDue();
     for (let i = 0; i < 3; i++) await advance(s, 60_000);
@@ -119,7 +118,10 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
     assert.equal(d.Completed, true);
     assert.equal(d.StatusMessage, 'The job failed because of an internal error.');
     assert.equal(failures, 4);
-    outputs.write = write;
+    blobs.create = create;
+    // Every failed attempt's pending output blob was discarded (and collected), none is left pending.
+    const pendingRows = db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number };
+    assert.equal(pendingRows.n, 0);
   } finally {
     await s.close();
   }
@@ -273,6 +275,69 @@ test('blob references: an output pins the archive bytes for its window, then the
     assert.equal(d.StatusCode, 'Failed');
     assert.match(d.StatusMessage, /deleted/);
     assert.equal((await app.store.jobs.getByJobId(raceJob))!.blobRetained, false);
+  } finally {
+    await s.close();
+  }
+});
+
+test("a 'jobs' signal of the store wakes the engine: a job made due by another writer runs without a local kick or a poll", async () => {
+  // Polls an hour apart: only the signal can wake the engine within the test.
+  const s = await startTestServer({ ownServer: true, config: { retrievalTiming: 'aws', jobPollInterval: H } });
+  try {
+    const g = new RawGlacier(s.url, 'signal');
+    await g.createVault();
+    const archiveId = await upload(g, 'sig', Buffer.from('signalled'));
+    const jobId = await initiate(g, { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Bulk' });
+    await s.running.app.jobs.runDue();
+    assert.equal((await g.describeJob(jobId)).json().StatusCode, 'InProgress');
+    const job = (await s.running.app.store.jobs.getByJobId(jobId))!;
+    // What another process sharing the store would do; the store signals 'jobs' after the commit.
+    assert.equal(await s.running.app.store.jobs.makeDue(job.seq, s.clock.now()), true);
+    const deadline = Date.now() + 10_000;
+    while ((await g.describeJob(jobId)).json().StatusCode === 'InProgress') {
+      assert.ok(Date.now() < deadline, 'the engine did not wake on the signal');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal((await g.describeJob(jobId)).json().StatusCode, 'Succeeded');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a claim the engine could neither complete nor put back (the store failed) is released at its next pass, not held by the heartbeat for ever', async () => {
+  const s = await startTestServer({ ownServer: true });
+  try {
+    const app = s.running.app;
+    const g = new RawGlacier(s.url, 'stuck');
+    await g.createVault();
+    const jobs = app.store.jobs;
+    const complete = jobs.complete.bind(jobs);
+    const retry = jobs.retry.bind(jobs);
+    jobs.complete = async () => {
+      throw new Error('database is locked');
+    };
+    jobs.retry = async () => {
+      throw new Error('database is locked');
+    };
+    let id: string;
+    try {
+      id = await initiate(g, { Type: 'inventory-retrieval' });
+      // The attempt fails to settle; a later pass may also fail to release the claim (and says so).
+      await app.jobs.runDue().catch((e: Error) => assert.match(e.message, /database is locked/));
+    } finally {
+      jobs.complete = complete;
+      jobs.retry = retry;
+    }
+    const db = (app.store as SqliteMetadataStore).db;
+    const q = db.prepare('SELECT q.claimed_by FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as { claimed_by: string | null };
+    assert.equal(q.claimed_by, app.leases.owner, 'still claimed by this live process');
+    assert.equal((await g.describeJob(id)).json().StatusCode, 'InProgress');
+    await app.leases.renew();
+    await app.jobs.runDue();
+    assert.equal((await g.describeJob(id)).json().StatusCode, 'Succeeded');
+    assert.equal((await g.getJobOutput(id)).status, 200);
+    await app.blobMaintenance.collect();
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number }).n, 0, 'the first attempt discarded its output');
   } finally {
     await s.close();
   }

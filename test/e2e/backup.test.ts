@@ -63,6 +63,13 @@ test('a backup taken during concurrent uploads restores every archive acknowledg
     const done = await g.completeMultipart(up, mp.length, treeHash(mp));
     assert.equal(done.status, 201);
     acknowledged.set(String(done.headers['x-amz-archive-id']), mp);
+    // A completed inventory job: its output is a blob held by the job, backed up like the archives.
+    const inv = await g.req('POST', '/jobs', { body: JSON.stringify({ Type: 'inventory-retrieval', Format: 'CSV' }), headers: { 'content-type': 'application/json' } });
+    assert.equal(inv.status, 202, inv.body.toString());
+    const inventoryJob = String(inv.headers['x-amz-job-id']);
+    await s.running.app.jobs.runDue();
+    const inventory = (await g.req('GET', `/jobs/${inventoryJob}/output`)).body;
+    assert.match(inventory.toString(), /^ArchiveId,/);
     // An upload still in progress whose part is re-uploaded (a new blob replaces the old) during the backup.
     const open = String((await g.initiateMultipart(MiB, 'open')).headers['x-amz-multipart-upload-id']);
     assert.equal((await g.uploadPart(open, 0, bytes(MiB))).status, 204);
@@ -100,6 +107,9 @@ test('a backup taken during concurrent uploads restores every archive acknowledg
     assert.equal((await fetch(`${restored.url}/_firn/ready`)).status, 200);
     const rg = new RawGlacier(restored.url, 'keep');
     for (const [id, data] of acknowledged) assert.ok((await retrieve(restored, rg, id)).equals(data), `archive ${id.slice(0, 12)}… byte-exact`);
+    const invOut = await rg.req('GET', `/jobs/${inventoryJob}/output`);
+    assert.equal(invOut.status, 200, invOut.body.toString());
+    assert.ok(invOut.body.equals(inventory), 'the inventory output is restored with its job');
     // The restored server did not inherit the backup's hold: deleting reclaims space at once.
     const before = blobFiles(restored).data.length;
     const extra = await rg.uploadArchive(Buffer.from('extra'), 'extra');

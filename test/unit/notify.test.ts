@@ -53,6 +53,7 @@ function worker(store: SqliteMetadataStore, clock: ManualClock | OffsetClock, si
     retryMaxMs: 60_000,
     timeoutMs: 2000,
     warnAfter,
+    exclusive: true,
   });
 }
 
@@ -255,7 +256,7 @@ test('a (re)started worker retries at once what was backing off or leased by a k
   assert.equal(clock.now(), Date.UTC(2026, 0, 15, 12, 0, 0), 'without moving the clock');
   assert.ok(lines.some((l) => l.pending === 2), 'start-up logs how many were pending');
   await w.stop();
-  // Opting out (several servers on one database): backed-off rows keep their schedule.
+  // Shared storage (several servers on one database): backed-off rows keep their schedule.
   await store.outbox.enqueue([{ topicArn: TOPIC, message: 'later' }], clock.now());
   const [row] = await store.outbox.claimDue(clock.now(), 1, 0);
   await store.outbox.markFailed(row!.id, 'HTTP 503', clock.now() + 3_600_000);
@@ -270,7 +271,7 @@ test('a (re)started worker retries at once what was backing off or leased by a k
     retryMaxMs: 60_000,
     timeoutMs: 2000,
     warnAfter: 3,
-    retryPendingOnStart: false,
+    exclusive: false,
   });
   w2.start();
   await new Promise((r) => setTimeout(r, 100));
@@ -293,6 +294,7 @@ test('started worker delivers on its own and wakes up when the clock is advanced
     retryMaxMs: 3_600_000,
     timeoutMs: 2000,
     warnAfter: 3,
+    exclusive: true,
   });
   w.start();
   sink.failing = true;
@@ -302,6 +304,32 @@ test('started worker delivers on its own and wakes up when the clock is advanced
   sink.failing = false;
   // The retry is an hour away in domain time; moving the clock must deliver it without a poll.
   clock.advance(3_600_000 * 1.2);
+  await until(async () => sink.received.length === 1);
+  await w.stop();
+  await store.close();
+});
+
+test("an 'outbox' signal of the store wakes the worker: rows written elsewhere go out without a poll or a local wake()", async () => {
+  const store = new SqliteMetadataStore(':memory:');
+  const clock = new ManualClock();
+  const sink = new FakeSink();
+  const w = new NotificationWorker({
+    outbox: store.outbox,
+    router: fakeRouter(sink),
+    clock,
+    log: silentLogger(),
+    pollMs: 3_600_000,
+    retryBaseMs: 5000,
+    retryMaxMs: 60_000,
+    timeoutMs: 2000,
+    warnAfter: 3,
+    exclusive: false,
+    signals: store.signals,
+  });
+  w.start();
+  // Let the start-up pass find the outbox empty and settle on the hour-long poll.
+  await w.deliverDue();
+  await store.outbox.enqueue([{ topicArn: TOPIC, message: MESSAGE }], clock.now());
   await until(async () => sink.received.length === 1);
   await w.stop();
   await store.close();

@@ -1,6 +1,6 @@
 import { Errors } from '../../domain/errors.js';
 import { newArchiveId } from '../../domain/archive-id.js';
-import { ctxVaultArn, requireVault, vaultGoneAsNotFound } from '../common.js';
+import { discardBlob, leaseLostAsRetryable, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler } from '../types.js';
 import { archiveDescription, ingestBody, requireContentLength, requireTreeHashHeader } from './ingest.js';
 
@@ -30,10 +30,9 @@ export const UploadArchive: Handler = async (ctx, input) => {
       body.leaves,
     );
   } catch (e) {
-    // The vault was deleted meanwhile, or the database failed: the blob is unreferenced.
-    await ctx.app.store.blobs.discard(body.blobKey, now).catch(() => {});
-    ctx.app.blobMaintenance.kick();
-    throw vaultGoneAsNotFound(ctx, vault.name, e);
+    // The vault was deleted meanwhile, the blob's lease lapsed, or the database failed: the blob is unreferenced.
+    await discardBlob(ctx, body.blobKey);
+    throw leaseLostAsRetryable(ctx, vaultGoneAsNotFound(ctx, vault.name, e));
   }
   return {
     status: 201,

@@ -1,7 +1,8 @@
 import { Errors } from '../../domain/errors.js';
 import { reduceDigests } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
-import { header } from '../common.js';
+import { blobWriteLeaseLost, discardBlob, header, leaseLostAsRetryable } from '../common.js';
+import type { BlobWriter } from '../../storage/blobs/types.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
 import { withIdleTimeout } from '../../lib/streams.js';
 import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
@@ -52,9 +53,14 @@ export interface Ingested {
 
 /**
  * Streams the request body into a new blob while computing the linear SHA-256 and the tree hash,
- * then checks both against what the client signed and declared. Only a body that matches both is
- * committed (fsync, rename, fsync dir); on any failure (a full disk included) the temp file is
- * removed and nothing is stored. Memory use is bounded by the writer's batch, whatever the size.
+ * then checks both against what the client signed and declared. The blob's key is recorded as
+ * pending under this process's lease (`store.blobs.begin`) before the first byte is written, so
+ * that no other process takes it for an orphan and, if this one dies, the sweep reclaims it. Only
+ * a body that matches both hashes is committed (fsync, rename, fsync dir); the caller's metadata
+ * commit then turns the blob live and must `discardBlob` it when that fails. On any failure here
+ * (a full disk included) the temp file is removed, the pending blob discarded and nothing is
+ * stored; a lapsed lease answers a retryable 503. Memory use is bounded by the writer's batch,
+ * whatever the size.
  */
 export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const stream = input.stream;
@@ -69,10 +75,15 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
 }
 
 async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['stream']>, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
-  const writer = await ctx.app.blobs.create();
+  const { blobs, store, leases } = ctx.app;
+  const blobKey = blobs.newKey('blob');
+  await store.blobs.begin(blobKey, leases.owner, leases.until());
+  let writer: BlobWriter | null = null;
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
+    writer = await blobs.create(blobKey);
+    const w = writer;
     let size = 0;
     // Each byte is copied once, into a shared batch that the file write and both hashes read in
     // place; the first batch is sized to the body. A batch goes back to the pool when all three
@@ -85,7 +96,7 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
       const n = len;
       batch = null;
       len = 0;
-      const done = Promise.all([linear.updateShared(b, n), tree.updateShared(b, n), writer.writeShared(b, n)]).then(() => giveBatch(b));
+      const done = Promise.all([linear.updateShared(b, n), tree.updateShared(b, n), w.writeShared(b, n)]).then(() => giveBatch(b));
       done.catch(() => {}); // awaited below, or abandoned when the upload fails
       inflight.push(done);
       if (inflight.length >= BATCHES_IN_FLIGHT) await inflight.shift();
@@ -115,13 +126,16 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
         `Checksum mismatch: the x-amz-sha256-tree-hash header is ${declaredTreeHash} but the tree hash of the received body is ${d.treeHash}`,
       );
     }
-    const blobKey = await writer.commit();
+    await w.commit().catch((e: unknown) => {
+      throw blobWriteLeaseLost(e, blobKey);
+    });
     return { blobKey, size: d.size, treeHash: d.treeHash, leaves: d.leaves };
   } catch (e) {
     linear.cancel();
     tree.cancel();
-    await writer.abort();
-    throw e;
+    await writer?.abort();
+    await discardBlob(ctx, blobKey);
+    throw leaseLostAsRetryable(ctx, e);
   }
 }
 

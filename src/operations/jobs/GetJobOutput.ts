@@ -1,6 +1,6 @@
 import { Errors } from '../../domain/errors.js';
 import { contentTypeFor } from '../../domain/inventory.js';
-import { outputLength, type JobRecord } from '../../domain/jobs.js';
+import { isLegacyOutputKey, outputLength, type JobRecord } from '../../domain/jobs.js';
 import { downloadIsTreeHashAligned, parseHttpRange, type ByteRange } from '../../domain/ranges.js';
 import { MiB, treeHashOfLeaves } from '../../domain/treehash.js';
 import { verifiedRead, type LeafSpan } from '../../storage/verify.js';
@@ -41,7 +41,9 @@ function downloadTreeHash(job: JobRecord, d: ByteRange, total: number, leaves: L
 /**
  * GET /{a}/vaults/{v}/jobs/{jobId}/output → 200 with the whole output, or 206 with Content-Range
  * for `Range: bytes=S-E` (relative to the job output, end clamped at EOF). Streamed from the blob
- * store (archives) or the output file (inventories); a client disconnect aborts the read.
+ * store: the archive's blob (retrievals) or the job's output blob (inventories; a legacy output
+ * file for inventories completed before #12, src/jobs/legacy-outputs.ts); a client disconnect
+ * aborts the read.
  *
  * Archive bytes are checked as they stream (FIRN_VERIFY_DOWNLOADS, on by default): each 1 MiB is
  * hashed on a worker thread and compared with the leaf digest recorded at upload before any of it
@@ -82,6 +84,8 @@ export const GetJobOutput: Handler = async (ctx, input) => {
     return { status: parsed.kind === 'range' ? 206 : 200, headers, stream };
   }
   headers['Content-Type'] = contentTypeFor(job.inventory!.format);
-  const stream = ctx.app.jobs.outputs.read(job.outputKey!, range.start, range.end + 1);
+  const key = job.outputKey!;
+  // An inventory output is a blob held by its job; one completed before #12 is a legacy file.
+  const stream = isLegacyOutputKey(key) ? ctx.app.jobs.legacyOutputs.read(key, range.start, range.end + 1) : ctx.app.blobs.read(key, range.start, range.end + 1, ctx.signal);
   return { status: parsed.kind === 'range' ? 206 : 200, headers, stream };
 };

@@ -2,7 +2,7 @@ import { Errors } from '../../domain/errors.js';
 import { newArchiveId } from '../../domain/archive-id.js';
 import { reduceDigests } from '../../domain/treehash.js';
 import type { UploadRecord, VaultRecord } from '../../storage/metadata/types.js';
-import { ctxVaultArn, header, requireVault, vaultGoneAsNotFound } from '../common.js';
+import { blobWriteLeaseLost, discardBlob, header, leaseLostAsRetryable, requireVault, vaultGoneAsNotFound } from '../common.js';
 import type { Handler, OpContext, OpResult } from '../types.js';
 import { requireTreeHashHeader } from '../archives/ingest.js';
 import { isIdleExpired, MAX_PART_SIZE, MAX_PARTS, requireUpload, uploadNotFound } from './upload.js';
@@ -74,7 +74,19 @@ export const CompleteMultipartUpload: Handler = async (ctx, input) => {
     throw Errors.invalidParameter(`Checksum mismatch: the x-amz-sha256-tree-hash header is ${treeHash} but the tree hash of the uploaded parts is ${computed}`);
   }
 
-  const manifestKey = await ctx.app.blobs.createManifest(parts.map((p) => ({ key: p.blobKey, size: p.size })));
+  // Recorded as pending under this process's lease before it is written, like every blob.
+  const { blobs, store, leases } = ctx.app;
+  const manifestKey = blobs.newKey('manifest');
+  await store.blobs.begin(manifestKey, leases.owner, leases.until());
+  try {
+    await blobs.createManifest(
+      manifestKey,
+      parts.map((p) => ({ key: p.blobKey, size: p.size })),
+    );
+  } catch (e) {
+    await discardBlob(ctx, manifestKey);
+    throw leaseLostAsRetryable(ctx, blobWriteLeaseLost(e, manifestKey));
+  }
   const now = ctx.app.clock.now();
   const archiveId = newArchiveId(now, vault.id);
   let r: 'ok' | 'not-active' | 'parts-changed';
@@ -86,9 +98,8 @@ export const CompleteMultipartUpload: Handler = async (ctx, input) => {
       now,
     );
   } catch (e) {
-    await ctx.app.store.blobs.discard(manifestKey, now).catch(() => {});
-    ctx.app.blobMaintenance.kick();
-    throw vaultGoneAsNotFound(ctx, vault.name, e);
+    await discardBlob(ctx, manifestKey);
+    throw leaseLostAsRetryable(ctx, vaultGoneAsNotFound(ctx, vault.name, e));
   }
   if (r === 'parts-changed') {
     ctx.app.blobMaintenance.kick();

@@ -1,5 +1,5 @@
 import { Errors } from '../../domain/errors.js';
-import { header, requireVault } from '../common.js';
+import { discardBlob, header, leaseLostAsRetryable, requireVault } from '../common.js';
 import type { Handler } from '../types.js';
 import { ingestBody, requireContentLength, requireTreeHashHeader } from '../archives/ingest.js';
 import { MAX_PARTS, requireActiveUpload, uploadNotFound } from './upload.js';
@@ -44,9 +44,8 @@ export const UploadMultipartPart: Handler = async (ctx, input) => {
   try {
     r = await ctx.app.store.uploads.putPart(upload.uploadId, { index, size: body.size, treeHash: body.treeHash, blobKey: body.blobKey }, body.leaves, now);
   } catch (e) {
-    await ctx.app.store.blobs.discard(body.blobKey, now).catch(() => {});
-    ctx.app.blobMaintenance.kick();
-    throw e;
+    await discardBlob(ctx, body.blobKey);
+    throw leaseLostAsRetryable(ctx, e);
   }
   // A re-upload released the previous copy, an abort raced us: either way there is garbage.
   ctx.app.blobMaintenance.kick();

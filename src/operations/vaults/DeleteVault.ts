@@ -7,7 +7,7 @@ import { vaultDeletable } from './counts.js';
  * DELETE /{a}/vaults/{v} → 204. Refused while the vault holds archives, and in `daily` inventory
  * mode also while the last snapshot is non-empty or the vault was written since:
  * 400 `Vault not empty or recently written to: <ARN>` (DG api-vault-delete, glacier-vault-remove). The check and the
- * deletion are one unit of the store, which also removes the vault's jobs, their outputs'
+ * deletion are one unit of the store, which also removes the vault's jobs, their output blobs'
  * references and its multipart uploads: nothing of a deleted vault is reachable afterwards.
  */
 export const DeleteVault: Handler = async (ctx, input) => {
@@ -17,10 +17,8 @@ export const DeleteVault: Handler = async (ctx, input) => {
     if (r.reason === 'not-found') throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, v.name)}`);
     throw Errors.invalidParameter(`Vault not empty or recently written to: ${ctxVaultArn(ctx, v.name)}`);
   }
-  // A crash before these files go leaves orphans, which the job engine removes at start-up.
-  for (const key of r.outputKeys) {
-    await ctx.app.jobs.outputs.delete(key).catch((err: unknown) => ctx.app.log.error({ err, key }, 'could not delete a job output'));
-  }
+  // The jobs' output blobs and pinned archive blobs were released in the same unit: collect them.
+  ctx.app.blobMaintenance.kick();
   ctx.app.log.info({ account: ctx.accountId, region: ctx.region, vault: v.name }, 'vault deleted');
   return { status: 204 };
 };
