@@ -269,7 +269,7 @@ test('SIGKILL during concurrent single and multipart uploads loses nothing ackno
       await Promise.all(workers);
     }
 
-    const crashLeft = await leftoverBlobFiles(dataDir);
+    const crashLeft = await leftoverBlobFiles(server);
     t.diagnostic(`after the last kill: ${crashLeft.tempFiles.length} temp files, ${crashLeft.unknownBlobs.length} blob files without metadata (start-up removes them)`);
     await server.start();
     await checkPendingUploads();
@@ -324,10 +324,10 @@ test('SIGKILL during concurrent single and multipart uploads loses nothing ackno
     await server.stop();
     // The last start-up cleaned what the last kill left, and everything since completed: no temp
     // file and no blob file without metadata (leaked space) may remain.
-    const left = await leftoverBlobFiles(dataDir);
+    const left = await leftoverBlobFiles(server);
     if (left.tempFiles.length) problems.push(`temp files left after a clean stop: ${left.tempFiles.join(', ')}`);
     if (left.unknownBlobs.length) problems.push(`${left.unknownBlobs.length} of ${left.blobFiles} blob files unknown to the metadata: ${left.unknownBlobs.slice(0, 5).join(', ')}`);
-    const seen = await verifyArchivesThroughStore(dataDir, VAULT, async (view, read) => {
+    const seen = await verifyArchivesThroughStore(server, VAULT, async (view, read) => {
       const exp = attempts.get(view.description);
       if (!exp) return;
       const bytes = await read();

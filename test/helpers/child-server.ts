@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { TEST_ACCOUNT, TEST_KEY, TEST_SECRET } from './server.js';
+import { testMetadataUrl } from './metadata.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./firn-cli.ts', import.meta.url));
@@ -36,6 +37,11 @@ export interface ChildServerOptions {
  */
 export class ChildServer {
   readonly dataDir: string;
+  /**
+   * FIRN_METADATA_URL of this server: the one `env` gives, else (under FIRN_TEST_METADATA=postgres)
+   * a fresh schema made at the first start and kept across restarts; undefined means SQLite.
+   */
+  metadataUrl: string | undefined;
   port = 0;
   proc: ChildProcess | null = null;
   stderr = '';
@@ -45,6 +51,7 @@ export class ChildServer {
   constructor(opts: ChildServerOptions) {
     this.dataDir = opts.dataDir;
     this.#env = opts.env ?? {};
+    this.metadataUrl = this.#env.FIRN_METADATA_URL;
     this.#command = opts.command ?? [process.execPath, '--import', 'tsx', ENTRY];
   }
 
@@ -60,6 +67,7 @@ export class ChildServer {
   async start(): Promise<void> {
     if (this.proc) throw new Error('already running');
     if (!this.port) this.port = await freePort();
+    if (this.metadataUrl === undefined && !('FIRN_METADATA_URL' in this.#env)) this.metadataUrl = await testMetadataUrl();
     const [cmd, ...args] = this.#command;
     const proc = spawn(cmd!, [...args, 'serve'], {
       cwd: ROOT,
@@ -72,6 +80,7 @@ export class ChildServer {
         FIRN_ROOT_ACCESS_KEY_ID: TEST_KEY,
         FIRN_ROOT_SECRET_ACCESS_KEY: TEST_SECRET,
         FIRN_LOG_LEVEL: 'warn',
+        ...(this.metadataUrl ? { FIRN_METADATA_URL: this.metadataUrl } : {}),
         ...this.#env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],

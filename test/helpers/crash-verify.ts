@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FsBlobStore } from '../../src/storage/blobs/fs/index.js';
-import { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { openStorage } from '../../src/storage/index.js';
 import { createApp } from '../../src/app.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { OffsetClock } from '../../src/lib/clock.js';
@@ -10,6 +9,12 @@ import { silentLogger } from '../../src/lib/logger.js';
 import type { ArchiveCursor, ArchiveRepoContract, MetadataStore } from '../../src/storage/metadata/types.js';
 import type { BlobReaderContract } from '../../src/storage/blobs/types.js';
 import { REGION, TEST_ACCOUNT } from './server.js';
+
+/** Where a (stopped) server kept its data: the data directory, and its FIRN_METADATA_URL if any. */
+export interface StoredAt {
+  dataDir: string;
+  metadataUrl?: string | undefined;
+}
 
 export interface ArchiveView {
   archiveId: string;
@@ -32,11 +37,12 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * or an inventory snapshot can hide a half-written archive here.
  */
 export async function verifyArchivesThroughStore(
-  dataDir: string,
+  where: StoredAt,
   vaultName: string,
   visit: (view: ArchiveView, read: () => Promise<Buffer>) => Promise<void>,
 ): Promise<ArchiveView[]> {
-  const app = await createApp({ config: defaultConfig({ dataDir }), clock: new OffsetClock(), log: silentLogger() });
+  const { dataDir, metadataUrl } = where;
+  const app = await createApp({ config: defaultConfig({ dataDir, ...(metadataUrl ? { metadataUrl } : {}) }), clock: new OffsetClock(), log: silentLogger() });
   try {
     const store = app.store as MetadataStore & { archives?: ArchiveRepoContract };
     const blobs = (app as unknown as { blobs?: BlobReaderContract }).blobs;
@@ -67,11 +73,11 @@ export async function verifyArchivesThroughStore(
  * leftovers): temp files under `blobs/tmp`, and committed blob files that the metadata does not
  * know (a crash between rename and metadata commit that nobody cleaned up = leaked space).
  */
-export async function leftoverBlobFiles(dataDir: string): Promise<{ tempFiles: string[]; unknownBlobs: string[]; blobFiles: number }> {
+export async function leftoverBlobFiles(where: StoredAt): Promise<{ tempFiles: string[]; unknownBlobs: string[]; blobFiles: number }> {
+  const { dataDir, metadataUrl } = where;
   const tmp = join(dataDir, 'blobs', 'tmp');
   const tempFiles = existsSync(tmp) ? readdirSync(tmp) : [];
-  const blobs = new FsBlobStore(join(dataDir, 'blobs'));
-  const store = new SqliteMetadataStore(join(dataDir, 'meta.db'));
+  const { metadata: store, blobs } = await openStorage(defaultConfig({ dataDir, ...(metadataUrl ? { metadataUrl } : {}) }), { existing: true });
   try {
     const unknownBlobs: string[] = [];
     let blobFiles = 0;
@@ -81,6 +87,7 @@ export async function leftoverBlobFiles(dataDir: string): Promise<{ tempFiles: s
     }
     return { tempFiles, unknownBlobs, blobFiles };
   } finally {
+    await blobs.close();
     await store.close();
   }
 }

@@ -17,6 +17,7 @@ import type { MetadataStore } from '../../src/storage/metadata/types.js';
 import { FsBlobStore } from '../../src/storage/blobs/fs/index.js';
 import type { BlobStore } from '../../src/storage/blobs/types.js';
 import { newAccount, sharedServer, sharedStateDir } from './shared-server.js';
+import { dropSchema, testMetadataUrl } from './metadata.js';
 
 export const TEST_ACCOUNT = '111122223333';
 export const TEST_KEY = 'AKIAFIRNTESTKEY00001';
@@ -34,6 +35,8 @@ export interface TestServer {
   running: RunningServer;
   clock: OffsetClock;
   dataDir: string;
+  /** FIRN_METADATA_URL of this server: a fresh PostgreSQL schema under FIRN_TEST_METADATA=postgres, else undefined (SQLite). */
+  metadataUrl: string | undefined;
   creds: Creds;
   accountId: string;
   /** A real @aws-sdk/client-glacier client pointed at this server. */
@@ -102,9 +105,15 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   return stateDir && shareable ? startSharedTestServer(stateDir, opts.config ?? {}) : startOwnTestServer(opts);
 }
 
+/** Under FIRN_TEST_METADATA=postgres: the schema each data directory's servers use. */
+const schemaOfDataDir = new Map<string, string>();
+
 async function startOwnTestServer(opts: TestServerOptions): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'firn-test-'));
   const clock = opts.clock ?? new OffsetClock();
+  // A restart on the same data directory finds the same metadata (the schema made for it first).
+  const ownSchema = opts.config?.metadataUrl === undefined ? (schemaOfDataDir.get(dataDir) ?? (await testMetadataUrl())) : undefined;
+  if (ownSchema) schemaOfDataDir.set(dataDir, ownSchema);
   const config = defaultConfig({
     port: 0,
     dataDir,
@@ -114,6 +123,7 @@ async function startOwnTestServer(opts: TestServerOptions): Promise<TestServer> 
     logLevel: 'silent',
     // Tests that leave a connection open should not wait the production 30 s at close.
     shutdownGrace: 2000,
+    ...(ownSchema ? { metadataUrl: ownSchema } : {}),
     ...opts.config,
   });
   const running = await startServer(config, { clock, log: opts.log ?? silentLogger(), ...(opts.wallClock ? { wallClock: opts.wallClock } : {}) });
@@ -125,6 +135,7 @@ async function startOwnTestServer(opts: TestServerOptions): Promise<TestServer> 
     running,
     clock,
     dataDir,
+    metadataUrl: config.metadataUrl || undefined,
     accountId: config.accountId,
     async advanceClock(ms) {
       clock.advance(ms);
@@ -140,6 +151,10 @@ async function startOwnTestServer(opts: TestServerOptions): Promise<TestServer> 
       c.destroyClients();
       await running.close();
       rmSync(dataDir, { recursive: true, force: true });
+      if (ownSchema) {
+        schemaOfDataDir.delete(dataDir);
+        await dropSchema(ownSchema);
+      }
     },
   };
 }
@@ -166,6 +181,7 @@ async function startSharedTestServer(stateDir: string, config: Partial<Config>):
       return internals('clock')();
     },
     dataDir: info.dataDir,
+    metadataUrl: undefined,
     accountId,
     advanceClock: (ms) => control('/_firn/test/clock/advance', { seconds: ms / 1000 }),
     runDueJobs: () => control('/_firn/test/jobs/run'),
