@@ -14,6 +14,8 @@ import { Errors } from '../domain/errors.js';
  *   POST /_firn/test/clock/reset             domain time back to real time (offset 0)
  *   POST /_firn/test/jobs/run                runs every due job now
  *   POST /_firn/test/jobs/<jobId>/complete   makes the job due now, runs it, answers its DescribeJob JSON
+ *   POST /_firn/test/blobs/sweep             runs one blob-maintenance sweep now (lapsed pending blobs,
+ *                                            idle uploads, collection), answers {"expiredUploads":N}
  */
 
 const fail = (res: ServerResponse, status: number, code: string, message: string) => sendJson(res, status, { code, message, type: 'Client' });
@@ -78,6 +80,12 @@ export async function testControl(req: IncomingMessage, res: ServerResponse, app
   if (path === '/_firn/test/jobs/run' && method === 'POST') {
     await app.jobs.runDue();
     sendJson(res, 200, clockState(app));
+    return true;
+  }
+  if (path === '/_firn/test/blobs/sweep' && method === 'POST') {
+    // What a sweep timer would do later: with a shared store, other (dead) processes' pending
+    // blobs are reclaimed only here, once their leases lapsed in domain time.
+    sendJson(res, 200, { expiredUploads: await app.blobMaintenance.sweep() });
     return true;
   }
   const m = /^\/_firn\/test\/jobs\/([A-Za-z0-9_-]+)\/complete$/.exec(path);

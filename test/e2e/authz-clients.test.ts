@@ -26,7 +26,8 @@ let rootB: Creds;
 let tmp: string;
 
 function firn(...args: string[]): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args, '--data-dir', s.dataDir], { encoding: 'utf8', env: { ...process.env, FIRN_ACCOUNT_ID: '' } });
+  const metadata = s.metadataUrl ? ['--metadata-url', s.metadataUrl] : [];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args, '--data-dir', s.dataDir, ...metadata], { encoding: 'utf8', env: { ...process.env, FIRN_ACCOUNT_ID: '' } });
   assert.equal(r.status, 0, `firn ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

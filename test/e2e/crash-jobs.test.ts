@@ -12,6 +12,7 @@ import { ChildServer } from '../helpers/child-server.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { signedRequest } from '../helpers/server.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
+import { onPostgres } from '../helpers/metadata.js';
 
 const VAULT = 'crash-jobs';
 
@@ -152,7 +153,7 @@ test('SIGKILL while the engine is running jobs: every accepted job completes aft
     const accepted = new Map<string, { archive: Stored | null; round: number }>();
     /** The jobs accepted last before each kill: the ones most likely caught mid-run. */
     const lastBeforeKill = new Set<string>();
-    let usedClock = false;
+    let clockMoves = 0;
     for (let round = 0; round < 3; round++) {
       let killed = false;
       // Four clients initiating jobs back to back (instant timing: the engine runs them at once),
@@ -178,8 +179,12 @@ test('SIGKILL while the engine is running jobs: every accepted job completes aft
       await server.start();
 
       // Every accepted job must complete. A job claimed by the killed process may wait for its
-      // lease to lapse; move domain time once if the engine has not picked everything up.
-      const deadline = Date.now() + 15_000;
+      // lease to lapse; move domain time once in the round if the engine has not picked
+      // everything up. An embedded (exclusive) start-up releases the dead process's claims at once;
+      // on PostgreSQL a claim waits for its lease (it could belong to a live process), so moving
+      // the clock is expected there, and the wait before it is shorter.
+      const deadline = Date.now() + (onPostgres() ? 3_000 : 15_000);
+      let usedClock = false;
       for (const jobId of accepted.keys()) {
         for (;;) {
           const r = await g.describeJob(jobId);
@@ -191,13 +196,14 @@ test('SIGKILL while the engine is running jobs: every accepted job completes aft
           }
           if (Date.now() > deadline && !usedClock) {
             usedClock = true;
+            clockMoves++;
             await advanceClock(server.url, 3600);
           } else if (Date.now() > deadline + 15_000) assert.fail(`job ${jobId} still ${d.StatusCode} after restart`);
           await new Promise((r) => setTimeout(r, 50));
         }
       }
     }
-    t.diagnostic(`${accepted.size} jobs accepted across 3 kills${usedClock ? '; a lease had to lapse (clock advanced 1 h once)' : ''}`);
+    t.diagnostic(`${accepted.size} jobs accepted across 3 kills; leases had to lapse (clock advanced 1 h) after ${clockMoves} of them`);
     assert.ok(accepted.size >= 10, 'too few jobs were accepted to prove anything');
 
     // Jobs whose 202 was lost may exist; anything listed must be one of ours and must have succeeded.

@@ -21,6 +21,8 @@ import { ChildServer } from '../helpers/child-server.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
 import { leftoverBlobFiles, verifyArchivesThroughStore, type ArchiveView } from '../helpers/crash-verify.js';
+import { signedRequest } from '../helpers/server.js';
+import { onPostgres } from '../helpers/metadata.js';
 
 const ROUNDS = Number(process.env.FIRN_CRASH_ROUNDS ?? 5);
 const WORKERS = Number(process.env.FIRN_CRASH_WORKERS ?? 4);
@@ -73,9 +75,15 @@ function multipartSize(): number {
   return (parts - 1) * PART_SIZE + 1 + Math.floor(Math.random() * PART_SIZE);
 }
 
+/** POSTs to the test-control API (FIRN_TEST_CONTROL=true). */
+async function testControl(url: string, path: string, body?: unknown): Promise<void> {
+  const r = await signedRequest(url, { method: 'POST', path, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+  assert.equal(r.status, 200, `${path}: ${r.status} ${r.body.toString()}`);
+}
+
 test('SIGKILL during concurrent single and multipart uploads loses nothing acknowledged and shows nothing half-written', { timeout: 240_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'firn-crash-up-'));
-  const server = new ChildServer({ dataDir });
+  const server = new ChildServer({ dataDir, env: { FIRN_TEST_CONTROL: 'true' } });
   const runId = randomBytes(4).toString('hex');
   t.diagnostic(`run ${runId}, ${ROUNDS} kills, ${WORKERS} workers, data dir ${dataDir}`);
   const attempts = new Map<string, Attempt>();
@@ -320,10 +328,19 @@ test('SIGKILL during concurrent single and multipart uploads loses nothing ackno
       t.diagnostic(`InitiateJob answered ${probeJob.status}: archives verified through the store only`);
     }
 
+    if (onPostgres()) {
+      // A shared store's start-up leaves other processes' pending blobs to their leases (a live
+      // process may be writing them): the killed processes' blobs go once their leases lapse in
+      // domain time, at the next sweep. Lapse them (FIRN_LEASE is 60 s) and sweep now.
+      await testControl(server.url, '/_firn/test/clock/advance', { seconds: 180 });
+      await testControl(server.url, '/_firn/test/blobs/sweep');
+    }
+
     // Check 2, underneath the API: the metadata store's live archives and the blob bytes.
     await server.stop();
-    // The last start-up cleaned what the last kill left, and everything since completed: no temp
-    // file and no blob file without metadata (leaked space) may remain.
+    // The last start-up (embedded) or the sweep after the leases lapsed (PostgreSQL) cleaned what
+    // the kills left, and everything since completed: no temp file and no blob file without
+    // metadata (leaked space) may remain.
     const left = await leftoverBlobFiles(server);
     if (left.tempFiles.length) problems.push(`temp files left after a clean stop: ${left.tempFiles.join(', ')}`);
     if (left.unknownBlobs.length) problems.push(`${left.unknownBlobs.length} of ${left.blobFiles} blob files unknown to the metadata: ${left.unknownBlobs.slice(0, 5).join(', ')}`);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ChildServer, freePort } from '../helpers/child-server.js';
 import { signedRequest, signedUploadHeaders, TEST_ACCOUNT, TEST_KEY, TEST_SECRET } from '../helpers/server.js';
 import { treeHash } from '../../src/domain/treehash.js';
+import { onPostgres } from '../helpers/metadata.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../helpers/firn-cli.ts', import.meta.url));
@@ -76,7 +77,15 @@ async function withServer(env: Record<string, string>, f: (server: ChildServer, 
   }
 }
 
-test('a second `firn serve` on an owned data dir exits non-zero naming the dir and the owner, touching nothing', async () => {
+/** The admin commands' --metadata-url for `server`'s metadata (none: SQLite in the data directory). */
+const metaArgs = (server: ChildServer): string[] => (server.metadataUrl ? ['--metadata-url', server.metadataUrl] : []);
+const metaEnv = (server: ChildServer): Record<string, string> => (server.metadataUrl ? { FIRN_METADATA_URL: server.metadataUrl } : {});
+
+const dataDirLock = {
+  skip: onPostgres() && 'with the metadata in PostgreSQL several servers may share a data directory (blobs), so none locks it (exclusiveStorage)',
+};
+
+test('a second `firn serve` on an owned data dir exits non-zero naming the dir and the owner, touching nothing', dataDirLock, async () => {
   await withServer({}, async (owner, dataDir) => {
     // What the owner may be writing right now: a second server's start-up clean-up would delete it.
     const inFlight = join(dataDir, 'blobs', 'tmp', 'in-flight-upload.tmp');
@@ -107,12 +116,12 @@ test('kill -9 of the owner leaves no lock; admin commands work beside a running 
     await server.start(); // would fail with "in use" if the lock outlived the process
     assert.equal((await signedRequest(server.url, { method: 'PUT', path: '/-/vaults/after-kill', creds })).status, 201);
 
-    const user = await firn(['users', 'create', 'alice', '--data-dir', dataDir, '--account-id', TEST_ACCOUNT]);
+    const user = await firn(['users', 'create', 'alice', '--data-dir', dataDir, '--account-id', TEST_ACCOUNT, ...metaArgs(server)]);
     assert.equal(user.code, 0, user.stderr);
-    const key = await firn(['keys', 'create', '--user-name', 'alice', '--json', '--data-dir', dataDir, '--account-id', TEST_ACCOUNT]);
+    const key = await firn(['keys', 'create', '--user-name', 'alice', '--json', '--data-dir', dataDir, '--account-id', TEST_ACCOUNT, ...metaArgs(server)]);
     assert.equal(key.code, 0, key.stderr);
     const alice = JSON.parse(key.stdout) as { AccessKeyId: string; SecretAccessKey: string };
-    const printed = await firn(['credentials', '--data-dir', dataDir]);
+    const printed = await firn(['credentials', '--data-dir', dataDir, ...metaArgs(server)]);
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(printed.stdout, new RegExp(`export AWS_ACCESS_KEY_ID=${TEST_KEY}`));
     // The running server sees the new key at once (and the user may do nothing yet).
@@ -129,11 +138,11 @@ test('a start that cannot listen changes nothing in the data directory', async (
     const leftover = join(dataDir, 'blobs', 'tmp', 'left-by-a-crash.tmp');
     writeFileSync(leftover, 'x');
     const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
-    const r = await firn(['serve'], serveEnv(dataDir, port));
+    const r = await firn(['serve'], serveEnv(dataDir, port, metaEnv(server)));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
     assert.ok(existsSync(leftover), 'start-up clean-up did not run');
-    const accounts = await firn(['accounts', 'list', '--data-dir', dataDir]);
+    const accounts = await firn(['accounts', 'list', '--data-dir', dataDir, ...metaArgs(server)]);
     assert.deepEqual(
       JSON.parse(accounts.stdout).map((a: { AccountId: string }) => a.AccountId),
       [TEST_ACCOUNT],
