@@ -3,7 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStorage } from '../../src/storage/index.js';
 import { createApp } from '../../src/app.js';
-import { defaultConfig } from '../../src/config/load.js';
+import { defaultConfig, loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { OffsetClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { ArchiveCursor, ArchiveRepoContract, MetadataStore } from '../../src/storage/metadata/types.js';
@@ -14,6 +15,13 @@ import { REGION, TEST_ACCOUNT } from './server.js';
 export interface StoredAt {
   dataDir: string;
   metadataUrl?: string | undefined;
+  /** The server's FIRN_* environment (e.g. the S3 blob store's settings), when more than the above. */
+  env?: Record<string, string>;
+}
+
+function configOf(where: StoredAt): Config {
+  const { dataDir, metadataUrl } = where;
+  return where.env ? loadConfig({ ...where.env, FIRN_DATA_DIR: dataDir, ...(metadataUrl ? { FIRN_METADATA_URL: metadataUrl } : {}) }) : defaultConfig({ dataDir, ...(metadataUrl ? { metadataUrl } : {}) });
 }
 
 export interface ArchiveView {
@@ -41,8 +49,8 @@ export async function verifyArchivesThroughStore(
   vaultName: string,
   visit: (view: ArchiveView, read: () => Promise<Buffer>) => Promise<void>,
 ): Promise<ArchiveView[]> {
-  const { dataDir, metadataUrl } = where;
-  const app = await createApp({ config: defaultConfig({ dataDir, ...(metadataUrl ? { metadataUrl } : {}) }), clock: new OffsetClock(), log: silentLogger() });
+  const { dataDir } = where;
+  const app = await createApp({ config: configOf(where), clock: new OffsetClock(), log: silentLogger() });
   try {
     const store = app.store as MetadataStore & { archives?: ArchiveRepoContract };
     const blobs = (app as unknown as { blobs?: BlobReaderContract }).blobs;
@@ -74,10 +82,9 @@ export async function verifyArchivesThroughStore(
  * know (a crash between rename and metadata commit that nobody cleaned up = leaked space).
  */
 export async function leftoverBlobFiles(where: StoredAt): Promise<{ tempFiles: string[]; unknownBlobs: string[]; blobFiles: number }> {
-  const { dataDir, metadataUrl } = where;
-  const tmp = join(dataDir, 'blobs', 'tmp');
+  const tmp = join(where.dataDir, 'blobs', 'tmp');
   const tempFiles = existsSync(tmp) ? readdirSync(tmp) : [];
-  const { metadata: store, blobs } = await openStorage(defaultConfig({ dataDir, ...(metadataUrl ? { metadataUrl } : {}) }), { existing: true });
+  const { metadata: store, blobs } = await openStorage(configOf(where), { existing: true });
   try {
     const unknownBlobs: string[] = [];
     let blobFiles = 0;
