@@ -193,6 +193,7 @@ export async function backendsBench(d: BackendsDeps): Promise<void> {
       else await seedPg(url, 'inventory', d.archives);
       d.notes.push(`Seeded ${d.archives} archive rows into ${b === 'pg' ? 'PostgreSQL (one INSERT … SELECT generate_series, then ANALYZE)' : 'SQLite (prepared inserts, 50,000 per transaction)'} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
     }
+    const inventoryBytes = new Set<number>();
     for (let round = 0; round < d.rounds; round++) {
       d.log(`backends round ${round + 1}/${d.rounds}: inventory of ${d.archives} archives`);
       for (const b of order(round)) {
@@ -202,6 +203,9 @@ export async function backendsBench(d: BackendsDeps): Promise<void> {
         const { result, rss } = await d.measured(s, () => d.py('inventory', s, { vault: 'inventory', format: 'JSON' }));
         await stopAll();
         if (result.status !== 'Succeeded') throw new Error(`${b} inventory: ${result.status}`);
+        // The same rows in both stores give outputs of the same length (ids, sizes, dates are fixed-width or equal).
+        inventoryBytes.add(result.bytes);
+        if (inventoryBytes.size > 1) throw new Error(`the two stores' inventories differ in size: ${[...inventoryBytes].join(' vs ')} bytes`);
         const mb = (result.bytes / 1e6).toFixed(0);
         d.record({ table: 'backends-inventory', workload: `${d.archives} archives, JSON: InitiateJob → downloaded (${mb} MB)`, server: b, value: result.produce + result.download, unit: 's', rss, pair: `inv#${round}` });
         d.record({ table: 'backends-inventory', workload: `… of which InitiateJob → Succeeded`, server: b, value: result.produce, unit: 's', pair: `invp#${round}` });
