@@ -121,19 +121,19 @@ async function rate(seconds: number, concurrency: number, op: () => Promise<void
 export async function backendsBench(d: BackendsDeps): Promise<void> {
   const state = join(d.work, `pg-backends-${process.pid}`);
   const dirs: Record<Backend, string> = { embedded: join(d.work, `backends-embedded-${process.pid}`), pg: join(d.work, `backends-pg-${process.pid}`) };
-  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
-  const url = execFileSync(join(ROOT, 'scripts', 'postgres.sh'), ['start', state], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  // Jobs of the InitiateJob rate wait a day, so only the initiation is measured; inventory jobs are due at once.
-  const env: Record<Backend, Record<string, string>> = {
-    embedded: { FIRN_RETRIEVAL_TIMING: 'instant', FIRN_TIMING_EXPEDITED: '24h' },
-    pg: { FIRN_RETRIEVAL_TIMING: 'instant', FIRN_TIMING_EXPEDITED: '24h', FIRN_METADATA_URL: url },
-  };
-  const start = (b: Backend) => startFirn(d.firnDir, env[b], dirs[b]);
   const running: BenchServer[] = [];
   const stopAll = async () => {
     while (running.length) await running.pop()!.stop();
   };
   try {
+    for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+    const url = execFileSync(join(ROOT, 'scripts', 'postgres.sh'), ['start', state], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    // Jobs of the InitiateJob rate wait a day, so only the initiation is measured; inventory jobs are due at once.
+    const env: Record<Backend, Record<string, string>> = {
+      embedded: { FIRN_RETRIEVAL_TIMING: 'instant', FIRN_TIMING_EXPEDITED: '24h' },
+      pg: { FIRN_RETRIEVAL_TIMING: 'instant', FIRN_TIMING_EXPEDITED: '24h', FIRN_METADATA_URL: url },
+    };
+    const start = (b: Backend) => startFirn(d.firnDir, env[b], dirs[b]);
     // 1) Request rates and small uploads, both servers up at once.
     const uploads = d.quick ? 8 : 32;
     const seconds = d.quick ? 1 : 3;
@@ -149,7 +149,6 @@ export async function backendsBench(d: BackendsDeps): Promise<void> {
       if (up.status !== 201) throw new Error(`${b} UploadArchive: ${up.status}`);
       archiveIds[b] = String(up.headers['x-amz-archive-id']);
     }
-    // Warm-up, not recorded: the first second of a fresh server runs unoptimised code (JIT).
     const describeVault = (b: Backend) => {
       const g = new RawGlacier(servers[b].url, 'bench');
       return async () => {
@@ -164,6 +163,7 @@ export async function backendsBench(d: BackendsDeps): Promise<void> {
         if (r.status !== 202) throw new Error(`${b} InitiateJob: ${r.status} ${r.body.toString().slice(0, 200)}`);
       };
     };
+    // Warm-up, not recorded: the first second of a fresh server runs unoptimised code (JIT).
     for (const b of ['embedded', 'pg'] as Backend[]) {
       await d.py('upload', servers[b], { file: oneMiB.file, hashes: oneMiB.hashesFile, count: 4, mode: 'precomputed' });
       await rate(1, concurrency, initiateJob(b));
@@ -226,6 +226,7 @@ export async function backendsBench(d: BackendsDeps): Promise<void> {
   } finally {
     await stopAll();
     try {
+      // `stop` of a state dir that `start` never made (it failed early) does nothing.
       execFileSync(join(ROOT, 'scripts', 'postgres.sh'), ['stop', state], { stdio: ['ignore', 'ignore', 'inherit'] });
     } finally {
       for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
