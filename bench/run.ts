@@ -3,7 +3,8 @@
  * Not a test: `npm run bench -- <workload…> [--rounds N] [--src head|tree]`.
  *
  * Workloads: sha (openssl single-core figure), upload, multipart, output, inventory, rates, transfer
- * (`firn upload`/`firn download` vs the aws CLI, bench/transfer.ts), all.
+ * (`firn upload`/`firn download` vs the aws CLI, bench/transfer.ts), all; and, only when named,
+ * target and backends (embedded vs PostgreSQL metadata, bench/backends.ts; `--quick` for a smoke run).
  * Rounds are interleaved (firn, moto, firn, moto … with the order flipped every round) and the
  * tables give medians, because the 2-core machine is shared with other work.
  */
@@ -20,6 +21,7 @@ import { MiB, TreeHasher } from '../src/domain/treehash.js';
 import { encodeSortable, randomChars } from '../src/domain/ids.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { transferBench } from './transfer.js';
+import { backendsBench } from './backends.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -40,7 +42,8 @@ mkdirSync(WORK, { recursive: true });
 interface Sample {
   table: string;
   workload: string;
-  server: 'firn' | 'moto';
+  /** 'firn' | 'moto', or 'pg' | 'embedded' in the backends tables. */
+  server: string;
   value: number;
   unit: string;
   rss?: number;
@@ -383,14 +386,15 @@ function report(meta: Record<string, string>): string {
     const k = `${s.table}\u0000${s.workload}`;
     groups.set(k, [...(groups.get(k) ?? []), s]);
   }
-  const tableOf = (table: string, title: string, higherIsBetter: boolean) => {
+  /** `a` and `b` are the two servers compared; the ratio is a / b (b / a in time when lower is better). */
+  const tableOf = (table: string, title: string, higherIsBetter: boolean, [a, b, aName, bName] = ['firn', 'moto', 'Firn', 'moto']) => {
     const rows = [...groups.entries()].filter(([k]) => k.startsWith(table + '\u0000'));
     if (!rows.length) return;
     const unit = rows[0]![1][0]!.unit;
-    lines.push(`**${title}**`, '', `| workload | Firn ${unit} | Firn peak RSS | moto ${unit} | moto peak RSS | Firn / moto |`, '|---|---:|---:|---:|---:|---:|');
+    lines.push(`**${title}**`, '', `| workload | ${aName} ${unit} | ${aName} peak RSS | ${bName} ${unit} | ${bName} peak RSS | ${aName} / ${bName} |`, '|---|---:|---:|---:|---:|---:|');
     for (const [k, ss] of rows) {
-      const f = ss.filter((s) => s.server === 'firn');
-      const m = ss.filter((s) => s.server === 'moto');
+      const f = ss.filter((s) => s.server === a);
+      const m = ss.filter((s) => s.server === b);
       const fv = f.length ? median(f.map((s) => s.value)) : NaN;
       const mv = m.length ? median(m.map((s) => s.value)) : NaN;
       const rss = (xs: Sample[]) => (xs.some((s) => s.rss) ? `${mb(Math.max(...xs.map((s) => s.rss ?? 0)))} MB` : '–');
@@ -423,6 +427,9 @@ function report(meta: Record<string, string>): string {
   tableOf('inventory', 'Inventory, Firn only (seconds; lower is better)', false);
   tableOf('inventory-small', 'Inventory side by side (seconds; ratio = moto time / Firn time)', false);
   tableOf('rates', 'Request rates', true);
+  const backends: [string, string, string, string] = ['pg', 'embedded', 'PG', 'embedded'];
+  tableOf('backends', 'Embedded (SQLite) vs PostgreSQL metadata: rates (ratio = PG / embedded, median of back-to-back pairs)', true, backends);
+  tableOf('backends-inventory', 'Embedded vs PostgreSQL: inventory (seconds; ratio = embedded time / PG time, so < 1 means PG is slower)', false, backends);
   if (notes.length) lines.push(...notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
 }
@@ -443,6 +450,22 @@ async function main(): Promise<void> {
   if (want('multipart')) await multipart(dir);
   if (want('inventory')) await inventory(dir);
   if (want('rates')) await rates(dir);
+  // Not part of `all`: it needs PostgreSQL (scripts/postgres.sh).
+  if (workloads.includes('backends')) {
+    await backendsBench({
+      firnDir: dir,
+      rounds: ROUNDS,
+      archives: INVENTORY_N,
+      quick: args.includes('--quick'),
+      work: WORK,
+      py,
+      dataFile,
+      measured,
+      record,
+      notes,
+      log: (m) => console.error(m),
+    });
+  }
   if (want('transfer')) {
     const f = await dataFile(Number(flag('transfer-mib', '1024')) * MiB);
     const t = await transferBench({ firnDir: dir, file: f.file, rounds: ROUNDS, work: WORK, log: (m) => console.error(m) });
