@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { signedUploadHeaders, startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
 import { blobFiles, sha256Hex, uploadArchive } from '../helpers/uploads.js';
 import { treeHash, MiB } from '../../src/domain/treehash.js';
+import { onPostgres } from '../helpers/metadata.js';
 
 let s: TestServer;
 const ARN = (v: string) => `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/${v}`;
@@ -276,7 +277,11 @@ test('a body that stalls → 408 RequestTimeoutException, and nothing is stored'
   }
 });
 
-test('after a crash, exclusive start-up reclaims every pending blob (committed bytes and temp files) whose metadata never committed, and keeps the rest', async () => {
+// Embedded only: a shared store's start-up (PostgreSQL, not exclusiveStorage) must leave pending
+// blobs under a lease that has not lapsed to their owner, which may be another live server; they
+// are reaped once the lease lapses (test/api/leases.test.ts).
+const exclusiveOnly = onPostgres() && 'on PostgreSQL start-up is not exclusive: it reaps no pending blob whose lease has not lapsed';
+test('after a crash, exclusive start-up reclaims every pending blob (committed bytes and temp files) whose metadata never committed, and keeps the rest', { skip: exclusiveOnly }, async () => {
   const t = await startTestServer();
   const dataDir = t.dataDir;
   let restarted: TestServer | null = null;
@@ -297,12 +302,12 @@ test('after a crash, exclusive start-up reclaims every pending blob (committed b
     const orphan = await w.commit();
     const half = await pending();
     await half.write(randomBytes(5000));
-    assert.ok(blobFiles(t).data.includes(orphan));
+    assert.ok(blobFiles(t).data.includes(orphan), 'the orphan blob is in place before the crash');
     assert.equal(blobFiles(t).tmp.length, 1);
     await t.stop();
     restarted = await startTestServer({ dataDir });
     const files = blobFiles(restarted);
-    assert.ok(!files.data.includes(orphan));
+    assert.ok(!files.data.includes(orphan), 'start-up reaped the orphan blob');
     assert.deepEqual(files.tmp, []);
     const store = restarted.running.app.store;
     assert.equal(await store.blobs.known(orphan), false, 'reaped and collected: the metadata forgot it too');
@@ -310,7 +315,7 @@ test('after a crash, exclusive start-up reclaims every pending blob (committed b
     const a = (await store.archives.get(v.id, id))!;
     const chunks: Buffer[] = [];
     for await (const c of restarted.running.app.blobs.read(a.blobKey, 0, a.size)) chunks.push(c as Buffer);
-    assert.ok(Buffer.concat(chunks).equals(kept));
+    assert.ok(Buffer.concat(chunks).equals(kept), 'the committed archive is kept');
     await half.abort();
   } finally {
     if (restarted) await restarted.close();

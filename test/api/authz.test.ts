@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { startTestServer, TEST_ACCOUNT, TEST_SECRET, type Creds, type RawRequest, type TestServer } from '../helpers/server.js';
 import * as admin from '../../src/auth/admin.js';
 import { ROUTES } from '../../src/http/routes.js';
+import { queryMetadata } from '../helpers/metadata.js';
 
 const B = '444455556666';
 let s: TestServer;
@@ -281,16 +282,29 @@ test('replayed (signed 16 minutes ago), tampered and mis-signed requests by a gr
 });
 
 test('secrets are encrypted at rest: the database alone does not contain them', async () => {
-  const db = readFileSync(join(s.dataDir, 'meta.db'));
-  let wal = Buffer.alloc(0);
-  try {
-    wal = readFileSync(join(s.dataDir, 'meta.db-wal'));
-  } catch {
-    // no WAL file: everything is in meta.db
-  }
-  for (const secret of [TEST_SECRET, nobody.secretAccessKey, rootB.secretAccessKey]) {
-    assert.equal(db.includes(secret), false, 'secret found in meta.db');
-    assert.equal(wal.includes(secret), false, 'secret found in meta.db-wal');
+  const secrets = [TEST_SECRET, nobody.secretAccessKey, rootB.secretAccessKey];
+  if (s.metadataUrl) {
+    // Every row of every table of the server's schema, as text (bytea as hex), as a dump would hold it.
+    const tables = await queryMetadata<{ name: string }>(s.metadataUrl, `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`);
+    let dump = '';
+    for (const { name } of tables) for (const r of await queryMetadata<{ row: string }>(s.metadataUrl, `SELECT t::text AS row FROM "${name}" t`)) dump += r.row + '\n';
+    for (const c of [nobody, rootB]) assert.ok(dump.includes(c.accessKeyId), 'the dump holds the access keys (it read the right schema)');
+    for (const secret of secrets) {
+      assert.equal(dump.includes(secret), false, 'secret found in the PostgreSQL schema');
+      assert.equal(dump.includes(Buffer.from(secret).toString('hex')), false, 'secret found (as bytea) in the PostgreSQL schema');
+    }
+  } else {
+    const db = readFileSync(join(s.dataDir, 'meta.db'));
+    let wal = Buffer.alloc(0);
+    try {
+      wal = readFileSync(join(s.dataDir, 'meta.db-wal'));
+    } catch {
+      // no WAL file: everything is in meta.db
+    }
+    for (const secret of secrets) {
+      assert.equal(db.includes(secret), false, 'secret found in meta.db');
+      assert.equal(wal.includes(secret), false, 'secret found in meta.db-wal');
+    }
   }
   const st = statSync(join(s.dataDir, 'master.key'));
   assert.equal(st.mode & 0o077, 0, 'master.key is readable by group or others');

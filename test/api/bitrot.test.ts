@@ -152,7 +152,7 @@ function firnCli(args: string[]): Promise<{ status: number | null; stdout: strin
 }
 
 function scrubCli(...args: string[]) {
-  return firnCli(['scrub', '--data-dir', s.dataDir, ...args]);
+  return firnCli(['scrub', '--data-dir', s.dataDir, ...(s.metadataUrl ? ['--metadata-url', s.metadataUrl] : []), ...args]);
 }
 
 test('firn scrub beside the running server: one line per damaged archive and part, exit 1; sound vaults exit 0', async () => {

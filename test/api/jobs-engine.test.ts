@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startTestServer, signedRequest, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
-import type { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { storeRow } from '../helpers/store-sql.js';
 
 const H = 3_600_000;
 
@@ -90,23 +90,24 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
       throw new Error('disk full');
     };
     blobs.create = failing;
-    const db = (s.running.app.store as SqliteMetadataStore).db;
     const queue = (id: string) =>
-      db.prepare('SELECT q.attempts, q.last_error, q.due_at FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as
-        | { attempts: number; last_error: string; due_at: number }
-        | undefined;
+      storeRow<{ attempts: number; last_error: string; due_at: number }>(
+        s,
+        'SELECT q.attempts, q.last_error, q.due_at FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?',
+        [id],
+      );
 
     // First job: fails once, then succeeds once the disk is back.
     const a = await initiate(g, { Type: 'inventory-retrieval' });
     await s.running.app.jobs.runDue();
     assert.equal(failures, 1);
     assert.equal((await g.describeJob(a)).json().StatusCode, 'InProgress');
-    assert.deepEqual({ ...queue(a)!, due_at: undefined }, { attempts: 1, last_error: 'disk full', due_at: undefined });
-    assert.ok(queue(a)!.due_at > s.clock.now(), 'the retry waits for its backoff');
+    assert.deepEqual({ ...(await queue(a))!, due_at: undefined }, { attempts: 1, last_error: 'disk full', due_at: undefined });
+    assert.ok((await queue(a))!.due_at > s.clock.now(), 'the retry waits for its backoff');
     blobs.create = create;
     await advance(s, 1000);
     assert.equal((await g.describeJob(a)).json().StatusCode, 'Succeeded');
-    assert.equal(queue(a), undefined, 'the queue entry is gone with completion');
+    assert.equal(await queue(a), undefined, 'the queue entry is gone with completion');
 
     // Second job: keeps failing; after 3 attempts it ends Failed.
     blobs.create = failing;
@@ -120,8 +121,8 @@ test('a job that fails unexpectedly is retried with backoff, and ends Failed aft
     assert.equal(failures, 4);
     blobs.create = create;
     // Every failed attempt's pending output blob was discarded (and collected), none is left pending.
-    const pendingRows = db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number };
-    assert.equal(pendingRows.n, 0);
+    const pendingRows = await storeRow<{ n: number }>(s, 'SELECT COUNT(*) AS n FROM pending_blobs');
+    assert.equal(pendingRows!.n, 0);
   } finally {
     await s.close();
   }
@@ -241,17 +242,16 @@ test('blob references: an output pins the archive bytes for its window, then the
     assert.equal(job.status, 'Succeeded');
     assert.equal(job.blobRetained, true);
     const key = job.blobKey!;
-    const db = (app.store as SqliteMetadataStore).db;
-    const refs = () => (db.prepare('SELECT refs FROM blobs WHERE blob_key = ?').get(key) as { refs: number } | undefined)?.refs ?? 0;
-    assert.equal(refs(), 2, 'the archive and the job output each hold one');
+    const refs = async () => (await storeRow<{ refs: number }>(s, 'SELECT refs FROM blobs WHERE blob_key = ?', [key]))?.refs ?? 0;
+    assert.equal(await refs(), 2, 'the archive and the job output each hold one');
     assert.equal((await g.req('DELETE', `/archives/${archiveId}`)).status, 204);
     await app.blobMaintenance.collect();
-    assert.equal(refs(), 1);
+    assert.equal(await refs(), 1);
     assert.equal(await app.blobs.size(key), bytes.length, 'bytes kept while the output is downloadable');
     assert.ok((await g.getJobOutput(jobId)).body.equals(bytes));
     await advance(s, 24 * H + 1);
     await app.blobMaintenance.collect();
-    assert.equal(refs(), 0);
+    assert.equal(await refs(), 0);
     assert.equal(await app.blobs.size(key), null, 'collected once the window has ended');
 
     // DeleteArchive lands after the task looked the archive up but before completion.
@@ -328,16 +328,15 @@ test('a claim the engine could neither complete nor put back (the store failed) 
       jobs.complete = complete;
       jobs.retry = retry;
     }
-    const db = (app.store as SqliteMetadataStore).db;
-    const q = db.prepare('SELECT q.claimed_by FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?').get(id) as { claimed_by: string | null };
-    assert.equal(q.claimed_by, app.leases.owner, 'still claimed by this live process');
+    const q = await storeRow<{ claimed_by: string | null }>(s, 'SELECT q.claimed_by FROM job_queue q JOIN jobs j ON j.seq = q.job_seq WHERE j.job_id = ?', [id]);
+    assert.equal(q!.claimed_by, app.leases.owner, 'still claimed by this live process');
     assert.equal((await g.describeJob(id)).json().StatusCode, 'InProgress');
     await app.leases.renew();
     await app.jobs.runDue();
     assert.equal((await g.describeJob(id)).json().StatusCode, 'Succeeded');
     assert.equal((await g.getJobOutput(id)).status, 200);
     await app.blobMaintenance.collect();
-    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number }).n, 0, 'the first attempt discarded its output');
+    assert.equal((await storeRow<{ n: number }>(s, 'SELECT COUNT(*) AS n FROM pending_blobs'))!.n, 0, 'the first attempt discarded its output');
   } finally {
     await s.close();
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, TEST_ACCOUNT, type TestServer } from '../helpers/server.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { MiB, treeHash } from '../../src/domain/treehash.js';
-import type { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { storeRows } from '../helpers/store-sql.js';
 
 const H = 3_600_000;
 const ARN = (v: string) => `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/${v}`;
@@ -516,11 +516,10 @@ test('completion writes one outbox row per destination (job SNSTopic and vault c
   const archiveId = await upload(g, 'n', Buffer.from('notify me'));
   const invJob = await initiate(g, { Type: 'inventory-retrieval', SNSTopic: jobTopic });
   const arcJob = await initiate(g, { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Expedited' });
-  const db = (s.running.app.store as SqliteMetadataStore).db;
-  const rows = () => db.prepare('SELECT topic_arn, message FROM notification_outbox ORDER BY id').all() as { topic_arn: string; message: string }[];
-  const before = rows().length;
+  const rows = () => storeRows<{ topic_arn: string; message: string }>(s, 'SELECT topic_arn, message FROM notification_outbox ORDER BY id');
+  const before = (await rows()).length;
   await advance(5 * H);
-  const added = rows().slice(before);
+  const added = (await rows()).slice(before);
   // The archive job has no topic and the vault only subscribes to inventory completions.
   assert.deepEqual(added.map((x) => x.topic_arn).sort(), [jobTopic, vaultTopic].sort());
   const d = await describe(g, invJob);

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { RawGlacier, seededBytes } from '../helpers/glacier-raw.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { treeHash } from '../../src/domain/treehash.js';
-import type { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { storeRow } from '../helpers/store-sql.js';
 
 /**
  * A write that outlives its blob lease (this process stalled for longer than FIRN_LEASE, and the
@@ -45,7 +45,7 @@ function assertLeaseLost(r: { status: number; json(): any }): void {
   });
 }
 
-const pendingCount = () => ((s.running.app.store as SqliteMetadataStore).db.prepare('SELECT COUNT(*) AS n FROM pending_blobs').get() as { n: number }).n;
+const pendingCount = async () => (await storeRow<{ n: number }>(s, 'SELECT COUNT(*) AS n FROM pending_blobs'))!.n;
 
 /** Replaces `obj[name]` for one call, which first runs `before`. */
 function onceBefore<T extends object, K extends keyof T>(obj: T, name: K, before: () => Promise<void>): void {
@@ -69,7 +69,7 @@ test('UploadArchive whose lease lapsed before the metadata commit → 503, nothi
   assert.equal((await g.req('GET', '')).json().NumberOfArchives, 0);
   await s.running.app.blobMaintenance.collect();
   assert.deepEqual(await s.running.app.store.blobs.garbage(10), []);
-  assert.equal(pendingCount(), 0);
+  assert.equal(await pendingCount(), 0);
   assert.equal((await g.uploadArchive(bytes, 'x')).status, 201);
 });
 
@@ -89,7 +89,7 @@ test('UploadArchive whose unfinished bytes were reclaimed while it wrote (the co
   assertLeaseLost(await g.uploadArchive(seededBytes('lease-write', 5000), 'y'));
   assert.equal(await blobs.size(key!), null);
   assert.equal((await g.req('GET', '')).json().NumberOfArchives, 0);
-  assert.equal(pendingCount(), 0);
+  assert.equal(await pendingCount(), 0);
 });
 
 test('UploadMultipartPart and CompleteMultipartUpload whose lease lapsed → 503, the upload stays intact and retryable', async () => {
@@ -110,5 +110,5 @@ test('UploadMultipartPart and CompleteMultipartUpload whose lease lapsed → 503
   assert.equal(done.status, 201, done.body.toString());
   const archiveId = String(done.headers['x-amz-archive-id']);
   assert.ok((await s.storedArchive('lease-mpu', archiveId)).equals(part));
-  assert.equal(pendingCount(), 0);
+  assert.equal(await pendingCount(), 0);
 });

@@ -8,6 +8,8 @@ import { uploadArchive } from '../helpers/uploads.js';
 import { createLogger } from '../../src/lib/logger.js';
 import * as admin from '../../src/auth/admin.js';
 import type { SqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
+import { dropSchema, freshSchemaUrl, onPostgres } from '../helpers/metadata.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 // Operator endpoints: /_firn/metrics, /_firn/health, /_firn/ready, and the access log line.
 
@@ -122,7 +124,11 @@ test('FIRN_METRICS=false turns the endpoint off; FIRN_METRICS_TOKEN requires the
 });
 
 test('health is alive; ready turns 503 with the reason while storage is unreachable, and back', async () => {
-  const t = await startTestServer();
+  // On PostgreSQL the server reaches its schema through a proxy this test can cut (a network outage).
+  const schema = onPostgres() ? await freshSchemaUrl() : undefined;
+  const proxy = schema ? await TcpProxy.start({ host: new URL(schema).hostname, port: Number(new URL(schema).port || 5432) }) : undefined;
+  const proxied = schema && proxy ? Object.assign(new URL(schema), { hostname: '127.0.0.1', port: String(proxy.port) }).toString() : undefined;
+  const t = await startTestServer(proxied ? { config: { metadataUrl: proxied } } : {});
   try {
     const get = async (p: string) => {
       const r = await fetch(`${t.url}${p}`);
@@ -143,13 +149,27 @@ test('health is alive; ready turns 503 with the reason while storage is unreacha
     renameSync(blobs + '.gone', blobs);
     assert.equal((await get('/_firn/ready')).status, 200);
 
-    // The metadata database cannot be read.
-    (t.running.app.store as SqliteMetadataStore).db.close();
-    const closed = await get('/_firn/ready');
-    assert.equal(closed.status, 503);
-    assert.match(closed.body.reason!, /^metadata store unreachable/);
+    if (proxy) {
+      // PostgreSQL goes away (every connection dropped, new ones refused): not ready; once it is
+      // back, the server reconnects on its own and is ready again.
+      proxy.cut();
+      const cut = await get('/_firn/ready');
+      assert.equal(cut.status, 503);
+      assert.match(cut.body.reason!, /^metadata store unreachable/);
+      assert.equal((await get('/_firn/health')).status, 200, 'liveness does not depend on storage');
+      proxy.restore();
+      assert.equal((await get('/_firn/ready')).status, 200, 'ready again once PostgreSQL is reachable');
+    } else {
+      // The metadata database cannot be read.
+      (t.running.app.store as SqliteMetadataStore).db.close();
+      const closed = await get('/_firn/ready');
+      assert.equal(closed.status, 503);
+      assert.match(closed.body.reason!, /^metadata store unreachable/);
+    }
   } finally {
     await t.close();
+    await proxy?.close();
+    if (schema) await dropSchema(schema);
   }
 });
 
