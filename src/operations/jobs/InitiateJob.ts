@@ -168,8 +168,8 @@ export const InitiateJob: Handler = async (ctx, input) => {
   }
   if ('rejected' in r) throw r.rejected;
   const created = r.job;
-  // Wakes the engine: it runs the job now (instant timing) or sets its timer for the due time.
-  ctx.app.jobs.kick();
+  // No local kick: the store's 'jobs' signal after the commit wakes every engine sharing it, this
+  // one included (in-process on SQLite, NOTIFY on PostgreSQL, where a kick here made a second pass).
   return {
     status: 202,
     headers: { Location: `/${ctx.accountId}/vaults/${vault.name}/jobs/${created.jobId}`, 'x-amz-job-id': created.jobId },
