@@ -266,7 +266,7 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
     finalHeaders = signed.headers as Record<string, string>;
   }
   const qs = r.query && Object.keys(r.query).length ? '?' + new URLSearchParams(r.query).toString().replace(/\+/g, '%20') : '';
-  return new Promise((resolve, reject) => {
+  const send = (retried: boolean): Promise<RawResponse> => new Promise((resolve, reject) => {
     const req = httpRequest({ host: u.hostname, port: u.port, method: r.method, path: r.path + qs, headers: finalHeaders }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -280,9 +280,15 @@ export async function signedRequest(baseUrl: string, r: RawRequest): Promise<Raw
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')), cut: true });
       });
     });
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // The keep-alive race (Node's documented pattern): a pooled socket the server closed as idle
+      // just as this request went out on it. The server never read the request; send it once more.
+      if (req.reusedSocket && e.code === 'ECONNRESET' && !retried) send(true).then(resolve, reject);
+      else reject(e);
+    });
     req.end(body);
   });
+  return send(false);
 }
 
 /**
