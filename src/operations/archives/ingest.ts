@@ -82,7 +82,8 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
-    writer = await blobs.create(blobKey);
+    // The size is known (Content-Length): the S3 store streams it in one PutObject.
+    writer = await blobs.create(blobKey, { size: expectedLength });
     const w = writer;
     let size = 0;
     // Each byte is copied once, into a shared batch that the file write and both hashes read in
