@@ -43,7 +43,8 @@ export interface ManifestMember {
  * store. Reference counting is not the store's business: the MetadataStore (`store.blobs`) decides
  * when a key is garbage and the collector then calls `delete`.
  *
- * Every implementation must pass test/conformance/blobstore.test.ts.
+ * Every implementation must pass the suite in test/conformance/blobstore-suite.ts (run by
+ * blobstore-fs.test.ts and blobstore-s3.test.ts).
  */
 export interface BlobStore extends BlobReaderContract {
   readonly kind: 'fs' | 's3';

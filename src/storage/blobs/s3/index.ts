@@ -56,7 +56,8 @@ export class BlobStoreConnectError extends DataDirError {}
  * multipart upload is this store's "temporary bytes": `delete(key)` aborts it (so a pending blob
  * whose writer died is reclaimed and that writer's commit fails with ENOENT), and an exclusive
  * `init` aborts all under the prefix. A PutObject in flight cannot be stopped by another process;
- * if it lands after its pending blob was reclaimed, the object is an orphan that `list` shows.
+ * if it lands after its pending blob was reclaimed, the holder's metadata commit fails
+ * (BlobLeaseLostError) and the writer discards the blob like any failed write.
  */
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
