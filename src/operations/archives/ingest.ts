@@ -65,8 +65,9 @@ export interface Ingested {
 export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const stream = input.stream;
   if (!stream) throw Errors.missingParameter('The request body is missing');
-  // Refused before a byte is read when it would eat into the free-space reserve.
-  const release = await ctx.app.space.admit(expectedLength);
+  // Refused before a byte is read when it would eat into the free-space reserve. Bytes bound for
+  // S3 take no room on this disk (it still holds the metadata, so a disk below the reserve refuses).
+  const release = await ctx.app.space.admit(ctx.app.blobs.kind === 'fs' ? expectedLength : 0);
   try {
     return await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
   } finally {
