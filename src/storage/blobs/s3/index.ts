@@ -285,7 +285,8 @@ class S3PutWriter implements BlobWriter {
   readonly #store: S3BlobStore;
   readonly #objectKey: string;
   readonly #size: number;
-  readonly #body = new PassThrough();
+  /** Up to 1 MiB queued for the socket (one ingest batch): fewer, larger socket writes than the 16 KiB default. */
+  readonly #body = new PassThrough({ highWaterMark: 1024 * 1024 });
   /** Ends the request at once: destroying the body alone leaves it waiting for the missing bytes. */
   readonly #cancel = new AbortController();
   /** The PutObject; settles when S3 answered (or the request failed). */
