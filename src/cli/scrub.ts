@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { openStorage } from '../storage/index.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import { DataDirError } from '../storage/data-dir.js';
 import { describeFinding, scrub, type ScrubProgress } from '../storage/scrub.js';
 
@@ -40,13 +41,18 @@ export function registerScrubCommand(program: Command): void {
     .option('--account-id <id>', 'only this account (default: every account)')
     .option('--master-key-file <file>', 'master key (default <data dir>/master.key)', process.env.FIRN_MASTER_KEY_FILE || '')
     .option('--metadata-url <url>', 'PostgreSQL metadata (postgres://…; default: SQLite in the data directory)', process.env.FIRN_METADATA_URL || '')
+    .option('--blob-url <url>', 'S3 blob store (s3://bucket/prefix, reached with the FIRN_S3_* settings; default: files in the data directory)', process.env.FIRN_BLOB_URL || '')
     .option('--vault <name>', 'only vaults of this name (in every account unless --account-id)')
-    .action(async (o: { dataDir: string; masterKeyFile: string; metadataUrl: string; accountId?: string; vault?: string }) => {
+    .action(async (o: { dataDir: string; masterKeyFile: string; metadataUrl: string; blobUrl: string; accountId?: string; vault?: string }) => {
       let storage;
       try {
-        storage = await openStorage(o, { existing: true });
+        // The S3 endpoint and keys come from the environment, as for `firn serve`.
+        const { s3Endpoint, s3Region, s3AccessKeyId, s3SecretAccessKey, s3ForcePathStyle } = loadConfig(process.env);
+        storage = await openStorage({ ...o, s3Endpoint, s3Region, s3AccessKeyId, s3SecretAccessKey, s3ForcePathStyle }, { existing: true });
+        // A wrong endpoint, bucket or key: one line now rather than an error per archive.
+        if (storage.blobs.kind === 's3') await storage.blobs.check();
       } catch (e) {
-        if (!(e instanceof DataDirError)) throw e;
+        if (!(e instanceof DataDirError || e instanceof ConfigError)) throw e;
         process.stderr.write(`firn: ${e.message}\n`);
         process.exit(2);
       }

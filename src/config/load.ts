@@ -29,6 +29,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   if (creds !== 0 && creds !== 3) {
     errors.push('FIRN_ACCOUNT_ID, FIRN_ROOT_ACCESS_KEY_ID and FIRN_ROOT_SECRET_ACCESS_KEY must be set together (or all left unset)');
   }
+  if ((c.s3AccessKeyId === '') !== (c.s3SecretAccessKey === '')) {
+    errors.push('FIRN_S3_ACCESS_KEY_ID and FIRN_S3_SECRET_ACCESS_KEY must be set together (or both left unset for the AWS SDK credential chain)');
+  }
   if (errors.length) throw new ConfigError(`invalid configuration:\n  ${errors.join('\n  ')}`);
   return Object.freeze(c);
 }

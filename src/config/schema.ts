@@ -134,6 +134,51 @@ export const schema = {
       'Where the metadata lives. Empty: SQLite in the data directory (embedded mode, one server). `postgres://user:password@host:port/database` (parameters such as `?sslmode=require` or `?options=-c%20search_path%3Dfirn` pass to the driver; the schema is the connection\'s current schema): PostgreSQL, shared by any number of servers; the schema is migrated at start-up. Admin commands use the same setting.',
     parse: str(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// or postgresql:// URL (or empty for SQLite)'),
   },
+  blobUrl: {
+    env: 'FIRN_BLOB_URL',
+    flag: '--blob-url',
+    default: '',
+    description:
+      'Where archive bytes live. Empty: files under `<data dir>/blobs`. `s3://bucket` or `s3://bucket/prefix`: objects in that S3 bucket (the bucket must exist; keys go under the prefix), reached with the FIRN_S3_* settings; each server\'s data directory then only holds scratch files. Several servers can share one bucket and prefix only when they also share FIRN_METADATA_URL.',
+    parse: str(/^s3:\/\/.+/, 'must be an s3://bucket or s3://bucket/prefix URL (or empty for files in the data directory)'),
+  },
+  s3Endpoint: {
+    env: 'FIRN_S3_ENDPOINT',
+    flag: '--s3-endpoint',
+    default: '',
+    description: 'URL of an S3-compatible server (`http://127.0.0.1:7480` for radosgw, MinIO, …). Empty: AWS S3 in FIRN_S3_REGION.',
+    parse: str(/^https?:\/\/.+/, 'must be an http:// or https:// URL (or empty for AWS)'),
+  },
+  s3Region: {
+    env: 'FIRN_S3_REGION',
+    flag: '--s3-region',
+    default: 'us-east-1',
+    description: 'Region the S3 requests are signed for (most S3-compatible servers accept any, often only us-east-1).',
+    parse: str(/^[a-z0-9-]+$/, 'must be a region name such as us-east-1'),
+  },
+  s3AccessKeyId: {
+    env: 'FIRN_S3_ACCESS_KEY_ID',
+    flag: '--s3-access-key-id',
+    default: '',
+    description: 'Access key id for S3. Empty (with FIRN_S3_SECRET_ACCESS_KEY empty): the AWS SDK default credential chain (AWS_ACCESS_KEY_ID, ~/.aws, instance or container roles).',
+    parse: str(/^\S+$/, 'must not contain spaces'),
+  },
+  s3SecretAccessKey: {
+    env: 'FIRN_S3_SECRET_ACCESS_KEY',
+    flag: '--s3-secret-access-key',
+    default: '',
+    description: 'Secret access key for S3, set together with FIRN_S3_ACCESS_KEY_ID.',
+    parse: str(/^\S+$/, 'must not contain spaces'),
+  },
+  s3ForcePathStyle: {
+    env: 'FIRN_S3_FORCE_PATH_STYLE',
+    flag: '--s3-force-path-style',
+    default: null as boolean | null,
+    description:
+      'Address buckets as `endpoint/bucket/key` (true) rather than `bucket.endpoint/key` (false, virtual-hosted). Unset: true when FIRN_S3_ENDPOINT is set (what self-hosted servers expect without wildcard DNS), false for AWS.',
+    parse: bool,
+    format: (v: boolean | null) => (v === null ? '(unset)' : String(v)),
+  },
   accountId: {
     env: 'FIRN_ACCOUNT_ID',
     flag: '--account-id',

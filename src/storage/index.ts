@@ -5,14 +5,15 @@ import type { MetadataStore } from './metadata/types.js';
 import { SqliteMetadataStore } from './metadata/sqlite/index.js';
 import { PgMetadataStore } from './metadata/postgres/index.js';
 import type { BlobStore } from './blobs/types.js';
-import { FsBlobStore } from './blobs/fs/index.js';
+import { openBlobStore, type BlobConfig } from './blobs/index.js';
 import { existingMetaDb } from './data-dir.js';
 
 /**
  * The settings that choose and reach the storage backends. `metadataUrl` (FIRN_METADATA_URL):
- * empty or absent → SQLite in the data directory; postgres://… → PostgreSQL.
+ * empty or absent → SQLite in the data directory; postgres://… → PostgreSQL. `blobUrl`
+ * (FIRN_BLOB_URL): empty or absent → files in the data directory; s3://… → an S3 bucket.
  */
-export type StorageConfig = Pick<Config, 'dataDir' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataUrl'>>;
+export type StorageConfig = Pick<Config, 'dataDir' | 'masterKeyFile'> & Partial<Pick<Config, 'metadataUrl'>> & BlobConfig;
 
 export interface Storage {
   readonly metadata: MetadataStore;
@@ -42,6 +43,11 @@ export function sharedMetadata(config: StorageConfig): boolean {
  * server holding the data-directory lock), so it is exclusive. A store several servers share
  * (PostgreSQL) is not. `firn serve` asks before it opens anything, to know whether to lock the
  * data directory; `openStorage` reports the same answer.
+ *
+ * The blob store does not enter into it. S3 bytes with SQLite metadata are still one process (the
+ * data-directory lock holds, and a bucket prefix is only as shared as the metadata that owns its
+ * keys), so that server may abort every unfinished multipart upload under the prefix at start-up.
+ * With S3 bytes each process's data directory holds only scratch files (and SQLite, if used).
  */
 export function exclusiveStorage(config: StorageConfig): boolean {
   return !sharedMetadata(config);
@@ -49,20 +55,23 @@ export function exclusiveStorage(config: StorageConfig): boolean {
 
 /**
  * The one place that opens storage (server, `firn credentials`, admin commands): the metadata
- * store FIRN_METADATA_URL chooses (SQLite in the data directory by default) and files under the
- * data directory. The metadata store seals secret access keys under the master key
- * (src/auth/secrets.ts), whatever the backend. `existing`: refuse (DataDirError) a data directory
+ * store FIRN_METADATA_URL chooses (SQLite in the data directory by default) and the blob store
+ * FIRN_BLOB_URL chooses (files under the data directory by default; not initialised here). The
+ * metadata store seals secret access keys under the master key (src/auth/secrets.ts), whatever
+ * the backend. `existing`: refuse (DataDirError) a data directory
  * — or a PostgreSQL schema — that `firn serve` never created, instead of creating it (admin commands).
  */
 export async function openStorage(config: StorageConfig, opts: { existing?: boolean } = {}): Promise<Storage> {
   const metadata: SqliteMetadataStore | PgMetadataStore = config.metadataUrl
     ? await PgMetadataStore.open(config.metadataUrl, { migrate: !opts.existing })
     : new SqliteMetadataStore(opts.existing ? existingMetaDb(config.dataDir) : join(config.dataDir, 'meta.db'));
+  let blobs: BlobStore;
   try {
     metadata.accounts = await sealedAccounts(metadata.accounts, masterKeyFile(config));
+    blobs = openBlobStore(config);
   } catch (e) {
     await metadata.close();
     throw e;
   }
-  return { metadata, blobs: new FsBlobStore(join(config.dataDir, 'blobs')), exclusive: exclusiveStorage(config) };
+  return { metadata, blobs, exclusive: exclusiveStorage(config) };
 }

@@ -65,8 +65,9 @@ export interface Ingested {
 export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const stream = input.stream;
   if (!stream) throw Errors.missingParameter('The request body is missing');
-  // Refused before a byte is read when it would eat into the free-space reserve.
-  const release = await ctx.app.space.admit(expectedLength);
+  // Refused before a byte is read when it would eat into the free-space reserve. Bytes bound for
+  // S3 take no room on this disk (it still holds the metadata, so a disk below the reserve refuses).
+  const release = await ctx.app.space.admit(ctx.app.blobs.kind === 'fs' ? expectedLength : 0);
   try {
     return await ingestAdmitted(ctx, stream, input, expectedLength, declaredTreeHash);
   } finally {
@@ -82,7 +83,8 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
-    writer = await blobs.create(blobKey);
+    // The size is known (Content-Length): the S3 store streams it in one PutObject.
+    writer = await blobs.create(blobKey, { size: expectedLength });
     const w = writer;
     let size = 0;
     // Each byte is copied once, into a shared batch that the file write and both hashes read in

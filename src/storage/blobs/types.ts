@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Archive bytes (the filesystem store now; an S3 one would implement the same). The job system
+ * Archive bytes (files in the data directory, or objects in an S3 bucket). The job system
  * relies on `read`.
  */
 export interface BlobReaderContract {
@@ -43,7 +43,8 @@ export interface ManifestMember {
  * store. Reference counting is not the store's business: the MetadataStore (`store.blobs`) decides
  * when a key is garbage and the collector then calls `delete`.
  *
- * Every implementation must pass test/conformance/blobstore.test.ts.
+ * Every implementation must pass the suite in test/conformance/blobstore-suite.ts (run by
+ * blobstore-fs.test.ts and blobstore-s3.test.ts).
  */
 export interface BlobStore extends BlobReaderContract {
   readonly kind: 'fs' | 's3';
@@ -55,8 +56,12 @@ export interface BlobStore extends BlobReaderContract {
   init(opts: { exclusive: boolean }): Promise<{ removedTemp: number }>;
   /** A fresh key for a blob or a manifest (no I/O): recorded as pending before anything is written. */
   newKey(kind: 'blob' | 'manifest'): string;
-  /** Starts writing the blob `key` (from newKey('blob')). */
-  create(key: string): Promise<BlobWriter>;
+  /**
+   * Starts writing the blob `key` (from newKey('blob')). `size`, when the caller knows it (an
+   * upload's Content-Length), lets the S3 store stream the bytes in one PutObject; the writer must
+   * then get exactly that many bytes before `commit`.
+   */
+  create(key: string, opts?: { size?: number }): Promise<BlobWriter>;
   /**
    * Stores the manifest `key` (from newKey('manifest')): a blob whose bytes are its members' bytes
    * back to back. Completing a multipart upload writes one of these instead of copying GiBs of

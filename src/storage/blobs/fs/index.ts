@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobStore, BlobWriter, ManifestMember } from '../types.js';
+import { KEY_RE, newBlobKey } from '../keys.js';
 import { BATCH as WRITE_BATCH, fillBatch, giveBatch, takeBatch } from '../../../lib/batch-pool.js';
 
 const WRITES_IN_FLIGHT = 4;
@@ -18,7 +18,6 @@ const SYNC_EVERY = 32 * 1024 * 1024;
  * reads gave 1.0–1.4 GiB/s. Memory stays bounded: a few chunks per download in flight.
  */
 const READ_CHUNK = 2 * 1024 * 1024;
-const KEY_RE = /^[bm][0-9a-f]{32}$/;
 
 /**
  * Filesystem BlobStore: `<root>/data/<2 hex>/<key>` for committed blobs, `<root>/tmp/<key>` for a
@@ -28,8 +27,7 @@ const KEY_RE = /^[bm][0-9a-f]{32}$/;
  * pending blob whose writer died, reclaimed through the metadata's leases; its commit then fails),
  * and `init({ exclusive: true })` may empty tmp/ because no other process writes there.
  *
- * Keys: 'b' (plain) or 'm' (manifest), 12 hex digits of milliseconds (time-ordered, so the
- * metadata B-tree takes inserts at its end), 20 random hex digits; the last two pick the shard.
+ * Keys (src/storage/blobs/keys.ts): their last two hex digits pick the shard.
  */
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
@@ -59,7 +57,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   newKey(kind: 'blob' | 'manifest'): string {
-    return (kind === 'manifest' ? 'm' : 'b') + Date.now().toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
+    return newBlobKey(kind);
   }
 
   #tmpPath(key: string): string {
@@ -72,6 +70,7 @@ export class FsBlobStore implements BlobStore {
     return join(this.#data, key.slice(-2), key);
   }
 
+  /** Ignores `create(key, { size })`: a file grows as it is written. */
   async create(key: string): Promise<BlobWriter> {
     if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
     return FsBlobWriter.open(this, this.#tmpPath(key), key);
