@@ -92,9 +92,12 @@ export class SealedAccountRepo implements AccountRepo {
   readonly #raw: AccountRepo;
   readonly #box: SecretBox;
 
-  constructor(raw: AccountRepo, box: SecretBox) {
+  readonly #keyFile: string;
+
+  constructor(raw: AccountRepo, box: SecretBox, keyFile = '(in memory)') {
     this.#raw = raw;
     this.#box = box;
+    this.#keyFile = keyFile;
   }
 
   #open(k: AccessKeyRecord | null): AccessKeyRecord | null {
@@ -110,6 +113,12 @@ export class SealedAccountRepo implements AccountRepo {
     return this.#open(await this.#raw.getAccessKey(accessKeyId));
   }
   async putAccessKey(k: AccessKeyRecord) {
+    // Never replace a secret sealed under another master key: that is a process configured with a
+    // different FIRN_MASTER_KEY_FILE than the others sharing this database, which would lock them out.
+    const current = await this.#raw.getAccessKey(k.accessKeyId);
+    if (current && SecretBox.isSealed(current.secret) && this.#box.open(current.secret, current.accessKeyId) === null) {
+      throw new MasterKeyMismatchError(this.#keyFile, `the stored secret of ${k.accessKeyId}`);
+    }
     await this.#raw.putAccessKey({ ...k, secret: this.#box.seal(k.secret, k.accessKeyId) });
   }
   async findRootKeys() {
@@ -161,7 +170,21 @@ export class SealedAccountRepo implements AccountRepo {
 }
 
 /**
- * Opens the master key and returns `raw` wrapped to seal secrets. The key file is created only
+ * Stored secrets this master key cannot open: the process was given another key than the one
+ * they were sealed with (processes sharing one database need the same FIRN_MASTER_KEY_FILE).
+ */
+export class MasterKeyMismatchError extends Error {
+  constructor(keyFile: string, what: string) {
+    super(
+      `the master key ${keyFile} does not open ${what}: ` +
+        'it was sealed with another master key (every process sharing one database needs the same FIRN_MASTER_KEY_FILE)',
+    );
+  }
+}
+
+/**
+ * Opens the master key and returns `raw` wrapped to seal secrets. Refuses (MasterKeyMismatchError)
+ * a key that cannot open every stored secret, rather than serving with some keys silently absent. The key file is created only
  * while no sealed secret is stored: a new key could never open existing ones, so a missing file is
  * then refused. Secrets stored in plain text (data directories from before encryption at rest)
  * are sealed here, one row at a time; a run cut short leaves the rest for the next start.
@@ -170,7 +193,9 @@ export async function sealedAccounts(raw: AccountRepo, keyFile: string): Promise
   const keys: AccessKeyRecord[] = [];
   for (const a of await raw.listAccounts()) keys.push(...(await raw.listAccessKeys(a.accountId)));
   const box = SecretBox.fromFile(keyFile, !keys.some((k) => SecretBox.isSealed(k.secret)));
-  const sealed = new SealedAccountRepo(raw, box);
+  const foreign = keys.filter((k) => SecretBox.isSealed(k.secret) && box.open(k.secret, k.accessKeyId) === null).length;
+  if (foreign > 0) throw new MasterKeyMismatchError(keyFile, `${foreign} of the ${keys.length} secret keys stored in the metadata`);
+  const sealed = new SealedAccountRepo(raw, box, keyFile);
   for (const k of keys) if (!SecretBox.isSealed(k.secret)) await sealed.putAccessKey(k);
   return sealed;
 }

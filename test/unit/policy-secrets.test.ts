@@ -88,3 +88,30 @@ test('FIRN_MASTER_KEY_FILE: the key lives where configured; concurrent first ope
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a master key that cannot open the stored secrets is refused: at open, and when a put would replace one sealed under another key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'firn-secrets-'));
+  const dataDir = join(dir, 'data');
+  const keyA = join(dir, 'a.key');
+  const keyB = join(dir, 'b.key');
+  const root = { accessKeyId: 'AKIAROOTKEY000000001', accountId: '111122223333', userName: null, secret: 'root-secret', status: 'Active' as const, createdAt: 1 };
+  try {
+    // Two processes on one database whose first starts each made their own key file (the race).
+    const a = await openStorage({ dataDir, masterKeyFile: keyA });
+    const b = await openStorage({ dataDir, masterKeyFile: keyB });
+    await a.metadata.accounts.ensureAccount(root.accountId, 1);
+    await a.metadata.accounts.putAccessKey(root);
+    // B cannot read A's root key, and must not overwrite it with its own sealing.
+    assert.equal(await b.metadata.accounts.getAccessKey(root.accessKeyId), null);
+    await assert.rejects(b.metadata.accounts.putAccessKey({ ...root, secret: 'other' }), (e: Error) => e.name === 'Error' && /does not open the stored secret of AKIAROOTKEY000000001: it was sealed with another master key .*FIRN_MASTER_KEY_FILE/.test(e.message));
+    await b.metadata.close();
+    await a.metadata.close();
+    // Opening with the wrong key is refused outright, naming the file and the count.
+    await assert.rejects(openStorage({ dataDir, masterKeyFile: keyB }), new RegExp(`the master key ${keyB} does not open 1 of the 1 secret keys stored in the metadata`));
+    const again = await openStorage({ dataDir, masterKeyFile: keyA });
+    assert.equal((await again.metadata.accounts.getAccessKey(root.accessKeyId))?.secret, 'root-secret', "A's sealing survived");
+    await again.metadata.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
