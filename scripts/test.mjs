@@ -5,7 +5,8 @@
 // (FIRN_TEST_METADATA=postgres), all in one run with one summary.
 //
 // The PostgreSQL pass uses the database FIRN_TEST_METADATA_URL names, or a fresh one that
-// scripts/postgres.sh makes (starting the server if it is down) and drops afterwards.
+// scripts/postgres.sh makes (starting the server if it is down) and drops afterwards. Likewise the
+// S3 tests use the server FIRN_TEST_S3_ENDPOINT names, or a radosgw that scripts/radosgw.sh runs.
 // FIRN_TEST_POSTGRES=0 leaves that pass out. Arguments filter files by substring.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,22 @@ const pgSelected = process.env.FIRN_TEST_POSTGRES === '0' ? [] : pgCandidates.fi
 const cleanups = [];
 const env = { ...process.env };
 const files = [...selected];
+
+// Files that need an S3 server share one radosgw for the run (each would otherwise start its own,
+// ≈ 15 s): the one FIRN_TEST_S3_ENDPOINT names, or one scripts/radosgw.sh starts now and stops at the end.
+const S3_FILES = ['test/conformance/blobstore-s3.test.ts', 'test/api/s3-blobs.test.ts', 'test/e2e/cluster.test.ts'];
+if (!env.FIRN_TEST_S3_ENDPOINT && selected.some((f) => S3_FILES.includes(relative(root, f)))) {
+  const state = mkdtempSync(join(tmpdir(), 'firn-test-rgw-'));
+  const out = execFileSync(join(root, 'scripts/radosgw.sh'), ['start', join(state, 's')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  for (const line of out.trim().split('\n')) {
+    const i = line.indexOf('=');
+    env[line.slice(0, i).replace(/^FIRN_/, 'FIRN_TEST_')] = line.slice(i + 1);
+  }
+  cleanups.push(() => {
+    spawnSync(join(root, 'scripts/radosgw.sh'), ['stop', join(state, 's')], { stdio: 'ignore' });
+    rmSync(state, { recursive: true, force: true });
+  });
+}
 if (pgSelected.length > 0) {
   if (!env.FIRN_TEST_METADATA_URL) {
     const state = mkdtempSync(join(tmpdir(), 'firn-test-pg-'));
