@@ -132,9 +132,13 @@ test('health is alive; ready turns 503 with the reason while storage is unreacha
   try {
     const get = async (p: string) => {
       const r = await fetch(`${t.url}${p}`);
-      return { status: r.status, body: (await r.json()) as { status: string; reason?: string } };
+      return { status: r.status, body: (await r.json()) as { status: string; reason?: string; dependencies?: { metadata: string; blobs: string } } };
     };
-    assert.deepEqual(await get('/_firn/health'), { status: 200, body: { status: 'ok' } });
+    const kind = onPostgres() ? 'postgres' : 'sqlite';
+    assert.deepEqual(await get('/_firn/health'), {
+      status: 200,
+      body: { status: 'ok', storage: { metadata: kind, blobs: 'fs' }, dependencies: { metadata: 'ok', blobs: 'ok' } },
+    });
     assert.equal((await get('/_firn/ready')).status, 200);
 
     // The blob directory goes away (an unmounted volume): not ready, and says why.
@@ -145,7 +149,10 @@ test('health is alive; ready turns 503 with the reason while storage is unreacha
     assert.equal(gone.body.status, 'unavailable');
     assert.match(gone.body.reason!, /^blob store unreachable: ENOENT/);
     assert.ok(!gone.body.reason!.includes(t.dataDir), 'no paths in the reason');
-    assert.equal((await get('/_firn/health')).status, 200, 'liveness does not depend on storage');
+    const liveGone = await get('/_firn/health');
+    assert.equal(liveGone.status, 200, 'liveness does not depend on storage');
+    assert.equal(liveGone.body.dependencies!.metadata, 'ok');
+    assert.match(liveGone.body.dependencies!.blobs, /^blob store unreachable: ENOENT/, 'health names the dependency that is down');
     renameSync(blobs + '.gone', blobs);
     assert.equal((await get('/_firn/ready')).status, 200);
 
@@ -156,7 +163,10 @@ test('health is alive; ready turns 503 with the reason while storage is unreacha
       const cut = await get('/_firn/ready');
       assert.equal(cut.status, 503);
       assert.match(cut.body.reason!, /^metadata store unreachable/);
-      assert.equal((await get('/_firn/health')).status, 200, 'liveness does not depend on storage');
+      const liveCut = await get('/_firn/health');
+      assert.equal(liveCut.status, 200, 'liveness does not depend on storage');
+      assert.match(liveCut.body.dependencies!.metadata, /^metadata store unreachable/);
+      assert.equal(liveCut.body.dependencies!.blobs, 'ok');
       proxy.restore();
       assert.equal((await get('/_firn/ready')).status, 200, 'ready again once PostgreSQL is reachable');
     } else {
