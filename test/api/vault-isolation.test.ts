@@ -116,7 +116,9 @@ test('DeleteVault while a multipart part streams in: the part is refused and its
   const data = randomBytes(MiB);
   const headers = await signedUploadHeaders(s.url, s.creds, path, data, treeHash(data), { method: 'PUT', extra: { 'content-range': `bytes 0-${MiB - 1}/*` } });
   const u = new URL(s.url);
-  const before = blobFiles(s).data.length;
+  // Garbage earlier tests on this server left is collected first, so that only this part can differ.
+  await s.running.app.blobMaintenance.collect();
+  const before = new Set(blobFiles(s).data);
   let sendRest!: () => void;
   const res = new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = httpRequest({ host: u.hostname, port: u.port, method: 'PUT', path, headers }, (r) => {
@@ -136,5 +138,5 @@ test('DeleteVault while a multipart part streams in: the part is refused and its
   assert.equal(r.status, 404, r.body);
   assert.equal(JSON.parse(r.body).code, 'ResourceNotFoundException');
   await s.running.app.blobMaintenance.collect();
-  assert.equal(blobFiles(s).data.length, before, 'the refused part left no blob behind');
+  assert.deepEqual(blobFiles(s).data.filter((k) => !before.has(k)), [], 'the refused part left no blob behind');
 });
