@@ -71,6 +71,10 @@ async function withServer(env: Record<string, string>, f: (server: ChildServer, 
   try {
     await server.start();
     await f(server, dataDir);
+  } catch (e) {
+    // What the server said is the first thing to read when one of these fails.
+    if (e instanceof Error) e.message += `\n--- server stderr (last 3000 characters) ---\n${server.stderr.slice(-3000)}`;
+    throw e;
   } finally {
     await server.kill();
     rmSync(dataDir, { recursive: true, force: true });
