@@ -1,7 +1,10 @@
-import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { PgMetadataStore } from '../../src/storage/metadata/postgres/index.js';
 import type { MetadataBackend } from './metadata-suite.js';
+import { adminQuery, schemaUrl } from '../helpers/metadata.js';
+
+/** Runs `fn` on a connection to the test database (no search_path). */
+export const admin = adminQuery;
 
 /**
  * PostgreSQL: a "database" is a fresh schema in the database FIRN_TEST_METADATA_URL names, reached
@@ -11,34 +14,10 @@ import type { MetadataBackend } from './metadata-suite.js';
  */
 const schemas: string[] = [];
 
-export function baseUrl(): string {
-  const url = process.env.FIRN_TEST_METADATA_URL;
-  if (!url) throw new Error('FIRN_TEST_METADATA_URL is not set');
-  return url;
-}
-
-/** The URL of `schema` in the test database. */
-export function schemaUrl(schema: string, base = baseUrl()): string {
-  const u = new URL(base);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
-
-/** Runs `fn` on a connection to the test database (no search_path). */
-export async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: baseUrl() });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 /** Creates an empty schema and returns its URL. */
 export async function freshSchema(): Promise<string> {
   const schema = `firn_t_${process.pid}_${schemas.length}_${randomBytes(4).toString('hex')}`;
-  await admin((c) => c.query(`CREATE SCHEMA ${schema}`));
+  await adminQuery((c) => c.query(`CREATE SCHEMA ${schema}`));
   schemas.push(schema);
   return schemaUrl(schema);
 }
@@ -54,7 +33,7 @@ export const backend: MetadataBackend = {
   async cleanup() {
     const made = schemas.splice(0);
     if (made.length === 0) return;
-    await admin(async (c) => {
+    await adminQuery(async (c) => {
       for (const s of made) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
     });
   },

@@ -6,13 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ChildServer, freePort } from '../helpers/child-server.js';
+import { startWebhookReceiver, until, type Received } from '../helpers/webhook.js';
 import { RawGlacier, seededBytes, sha256Hex } from '../helpers/glacier-raw.js';
 import { signedRequest } from '../helpers/server.js';
 import { useTestPostgres } from '../helpers/postgres.js';
@@ -29,40 +28,6 @@ const SECRET = 'cluster-webhook-secret';
 const JOB_TOPIC = 'arn:aws:sns:us-east-1:111122223333:cluster-job';
 const VAULT_TOPIC = 'arn:aws:sns:us-east-1:111122223333:cluster-vault';
 
-interface Received {
-  topicArn: string;
-  jobId: string;
-}
-
-function startReceiver(port: number, got: Received[], bad: string[]): Promise<Server> {
-  const srv = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const expected = Buffer.from('sha256=' + createHmac('sha256', SECRET).update(raw).digest('hex'));
-      const given = Buffer.from(String(req.headers['x-firn-signature-256'] ?? ''));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        bad.push(raw.toString());
-        res.statusCode = 401;
-        return res.end();
-      }
-      const env = JSON.parse(raw.toString('utf8'));
-      got.push({ topicArn: env.TopicArn, jobId: JSON.parse(env.Message).JobId });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve(srv)));
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function control(node: ChildServer, path: string, body?: unknown): Promise<any> {
   const r = await signedRequest(node.url, { method: 'POST', path, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -96,7 +61,7 @@ test('cluster: three nodes on PostgreSQL + S3, round robin; kill -9 mid-upload a
   const hookPort = await freePort();
   const got: Received[] = [];
   const bad: string[] = [];
-  const receiver = await startReceiver(hookPort, got, bad);
+  const receiver = await startWebhookReceiver(hookPort, SECRET, got, bad);
   const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'firn-cluster-')));
   // The one thing the nodes share besides PostgreSQL and the bucket: the master key (a file the
   // operator copies to every node; here the first start creates it, atomically).
@@ -160,8 +125,8 @@ test('cluster: three nodes on PostgreSQL + S3, round robin; kill -9 mid-upload a
     const out1 = await on(2).getJobOutput(job1);
     assert.equal(out1.status, 200);
     assert.equal(sha256Hex(out1.body), sha256Hex(spread));
-    await until('two notifications for the first job', () => got.filter((g) => g.jobId === job1).length >= 2);
-    assert.deepEqual(got.filter((g) => g.jobId === job1).map((g) => g.topicArn).sort(), [JOB_TOPIC, VAULT_TOPIC].sort());
+    await until('two notifications for the first job', () => got.filter((g) => g.message.JobId === job1).length >= 2);
+    assert.deepEqual(got.filter((g) => g.message.JobId === job1).map((g) => g.topicArn).sort(), [JOB_TOPIC, VAULT_TOPIC].sort());
 
     // 3. kill -9 of node 2 while four clients upload round robin (single and multipart).
     const acked: Acked[] = [{ desc: 'small', archiveId: smallId, bytes: small }, { desc: 'spread', archiveId: spreadId, bytes: spread }];
@@ -241,8 +206,8 @@ test('cluster: three nodes on PostgreSQL + S3, round robin; kill -9 mid-upload a
     assert.ok(listed.json().NumberOfArchives >= acked.length, 'every acknowledged archive is counted');
 
     // Notifications: exactly one per job and destination (the vault topic for every retrieval, the job topic for the first).
-    await until('a vault-topic notification for every job', () => jobs.every((j) => got.some((g) => g.jobId === j.jobId && g.topicArn === VAULT_TOPIC)));
-    const keys = got.map((g) => `${g.topicArn} ${g.jobId}`);
+    await until('a vault-topic notification for every job', () => jobs.every((j) => got.some((g) => g.message.JobId === j.jobId && g.topicArn === VAULT_TOPIC)));
+    const keys = got.map((g) => `${g.topicArn} ${g.message.JobId}`);
     assert.equal(new Set(keys).size, keys.length, 'no notification delivered twice');
     assert.equal(got.length, jobs.length + 1);
     assert.equal(bad.length, 0);

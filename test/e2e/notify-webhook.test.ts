@@ -7,8 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,49 +20,13 @@ import {
   UploadArchiveCommand,
 } from '@aws-sdk/client-glacier';
 import { ChildServer, freePort } from '../helpers/child-server.js';
+import { startWebhookReceiver, until, type Received } from '../helpers/webhook.js';
 import { signedRequest, TEST_KEY, TEST_SECRET } from '../helpers/server.js';
 import { onPostgres } from '../helpers/metadata.js';
 
 const SECRET = 'webhook-test-secret';
 const JOB_TOPIC = 'arn:aws:sns:us-east-1:111122223333:job-topic';
 const VAULT_TOPIC = 'arn:aws:sns:us-east-1:111122223333:vault-topic';
-
-interface Received {
-  topicArn: string;
-  messageId: string;
-  message: any;
-}
-
-/** The receiver from the README: verifies X-Firn-Signature-256 over the raw body, then accepts. */
-function startReceiver(port: number, got: Received[], bad: string[]): Promise<Server> {
-  const srv = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const expected = Buffer.from('sha256=' + createHmac('sha256', SECRET).update(raw).digest('hex'));
-      const given = Buffer.from(String(req.headers['x-firn-signature-256'] ?? ''));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        bad.push(raw.toString());
-        res.statusCode = 401;
-        return res.end();
-      }
-      const env = JSON.parse(raw.toString('utf8'));
-      got.push({ topicArn: env.TopicArn, messageId: env.MessageId, message: JSON.parse(env.Message) });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve(srv)));
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('webhook: exactly one signed message per job and destination, also across a kill -9 between completion and delivery', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'firn-notify-kill-'));
@@ -118,7 +81,7 @@ test('webhook: exactly one signed message per job and destination, also across a
     await child.kill();
     assert.equal(got.length, 0);
 
-    receiver = await startReceiver(hookPort, got, bad);
+    receiver = await startWebhookReceiver(hookPort, SECRET, got, bad);
     await child.start();
     g = glacier();
     if (onPostgres()) {
