@@ -355,15 +355,20 @@ class S3PutWriter implements BlobWriter {
     if (this.#done) return;
     this.#done = true;
     this.#failure ??= new Error('aborted');
-    this.#cancel.abort();
-    this.#body.destroy();
-    // All the bytes may have reached S3 before the caller decided against them (a hash mismatch
-    // is found only after the last byte): then the object exists and must go.
-    const stored = await this.#sent.then(
-      () => true,
-      () => false,
-    );
-    if (stored) await this.#store.client.send(new DeleteObjectCommand({ Bucket: this.#store.bucket, Key: this.#objectKey }));
+    if (this.bytes < this.#size) {
+      // Short of its Content-Length, the PutObject cannot complete on the server: cut it.
+      this.#cancel.abort();
+      this.#body.destroy();
+      await this.#sent.catch(() => {});
+      return;
+    }
+    // Every announced byte was sent (a hash mismatch is found only after the last one): the server
+    // completes the object whatever the client does now, even after a cancelled request. So let
+    // the request finish, then delete the object; cancelling instead left it behind, unknown to
+    // the metadata and never collected.
+    this.#body.end();
+    await this.#sent.catch(() => {});
+    await this.#store.client.send(new DeleteObjectCommand({ Bucket: this.#store.bucket, Key: this.#objectKey }));
   }
 }
 
