@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { sealedAccounts } from '../auth/secrets.js';
@@ -62,6 +63,9 @@ export function exclusiveStorage(config: StorageConfig): boolean {
  * — or a PostgreSQL schema — that `firn serve` never created, instead of creating it (admin commands).
  */
 export async function openStorage(config: StorageConfig, opts: { existing?: boolean } = {}): Promise<Storage> {
+  // A server's data directory (scratch, and the default master key's home) exists before anything
+  // goes in it, whatever holds the metadata: with PostgreSQL nothing else creates it.
+  if (!opts.existing) mkdirSync(config.dataDir, { recursive: true });
   const metadata: SqliteMetadataStore | PgMetadataStore = config.metadataUrl
     ? await PgMetadataStore.open(config.metadataUrl, { migrate: !opts.existing })
     : new SqliteMetadataStore(opts.existing ? existingMetaDb(config.dataDir) : join(config.dataDir, 'meta.db'));
