@@ -103,7 +103,7 @@ async function seedPg(url: string, vaultName: string, n: number): Promise<void> 
 }
 
 /** Requests per second of `op`, `concurrency` in flight for `seconds`. */
-async function rate(seconds: number, concurrency: number, op: () => Promise<void>): Promise<number> {
+export async function rate(seconds: number, concurrency: number, op: () => Promise<void>): Promise<number> {
   let n = 0;
   const t0 = performance.now();
   const until = t0 + seconds * 1000;

@@ -4,7 +4,8 @@
  *
  * Workloads: sha (openssl single-core figure), upload, multipart, output, inventory, rates, transfer
  * (`firn upload`/`firn download` vs the aws CLI, bench/transfer.ts), all; and, only when named,
- * target and backends (embedded vs PostgreSQL metadata, bench/backends.ts; `--quick` for a smoke run).
+ * target, backends (embedded vs PostgreSQL metadata, bench/backends.ts) and cluster (embedded vs
+ * PostgreSQL + S3, one node vs three, bench/cluster.ts); `--quick` makes those two a smoke run.
  * Rounds are interleaved (firn, moto, firn, moto … with the order flipped every round) and the
  * tables give medians, because the 2-core machine is shared with other work.
  */
@@ -22,6 +23,7 @@ import { encodeSortable, randomChars } from '../src/domain/ids.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { transferBench } from './transfer.js';
 import { backendsBench } from './backends.js';
+import { clusterBench } from './cluster.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -465,6 +467,12 @@ async function main(): Promise<void> {
       notes,
       log: (m) => console.error(m),
     });
+  }
+  // Not part of `all`: it needs PostgreSQL and radosgw (scripts/postgres.sh, scripts/radosgw.sh).
+  if (workloads.includes('cluster')) {
+    extraSections.push(
+      ...(await clusterBench({ firnDir: dir, rounds: ROUNDS, quick: args.includes('--quick'), work: WORK, py, dataFile, notes, log: (m) => console.error(m) })),
+    );
   }
   if (want('transfer')) {
     const f = await dataFile(Number(flag('transfer-mib', '1024')) * MiB);

@@ -9,6 +9,7 @@
 # one-node cluster entirely under STATE_DIR: one monitor, one OSD on memstore (the objects live in
 # the OSD's memory, nothing on disk) and radosgw, on free ports of 127.0.0.1, with no systemd and
 # no cephx. It creates an S3 user with random keys and no bucket (tests make their own).
+# The OSD may hold FIRN_RGW_MEMSTORE_BYTES of objects in memory (default 8 GiB; benchmarks raise it).
 # The facts behind each setting are in STACK.md §4 (about 13 s from nothing on this machine).
 set -euo pipefail
 
@@ -81,7 +82,7 @@ osd pool default pg autoscale mode = off
 mon allow pool size one = true
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 8589934592
+memstore device bytes = ${FIRN_RGW_MEMSTORE_BYTES:-8589934592}
 run dir = $state/run
 pid file = $state/run/\$name.pid
 log file = $state/log/\$name.log
