@@ -93,17 +93,14 @@ class PartReader:
 
 
 def cmd_multipart(a):
-    """Initiates on the first endpoint, sends part i to endpoint i mod n (--endpoints), completes on the last."""
+    c = client(a.endpoint)
     h = json.load(open(a.hashes))
     parts = h["parts"][str(a.part_size)]
     by_range = {}
     for i, p in enumerate(parts):
         s = i * a.part_size
         by_range[f"bytes {s}-{s + p['size'] - 1}/*"] = p["sha256"]
-    clients = [client(e) for e in (a.endpoints.split(",") if a.endpoints else [a.endpoint])]
-    for c in clients:
-        with_content_sha256(c, "UploadMultipartPart", lambda params: by_range.get(params["headers"].get("Content-Range")))
-    c = clients[0]
+    with_content_sha256(c, "UploadMultipartPart", lambda params: by_range.get(params["headers"].get("Content-Range")))
     t0 = time.perf_counter()
     up = c.initiate_multipart_upload(vaultName=a.vault, partSize=str(a.part_size), archiveDescription="bench multipart")
     uid = up["uploadId"]
@@ -113,13 +110,13 @@ def cmd_multipart(a):
         s = i * a.part_size
         body = PartReader(a.file, s, p["size"])
         try:
-            clients[i % len(clients)].upload_multipart_part(vaultName=a.vault, uploadId=uid, range=f"bytes {s}-{s + p['size'] - 1}/*", body=body, checksum=p["treeHash"])
+            c.upload_multipart_part(vaultName=a.vault, uploadId=uid, range=f"bytes {s}-{s + p['size'] - 1}/*", body=body, checksum=p["treeHash"])
         finally:
             body.close()
 
     with ThreadPoolExecutor(max_workers=a.threads) as ex:
         list(ex.map(send, range(len(parts))))
-    r = clients[-1].complete_multipart_upload(vaultName=a.vault, uploadId=uid, archiveSize=str(h["size"]), checksum=h["treeHash"])
+    r = c.complete_multipart_upload(vaultName=a.vault, uploadId=uid, archiveSize=str(h["size"]), checksum=h["treeHash"])
     dt = time.perf_counter() - t0
     print(json.dumps({"times": [dt], "archiveIds": [r["archiveId"]], "checksumOk": r["checksum"] == h["treeHash"]}))
 
@@ -202,7 +199,6 @@ def main():
     p.add_argument("--format", default="JSON")
     p.add_argument("--tier", default="Expedited")
     p.add_argument("--download-endpoint")
-    p.add_argument("--endpoints", help="comma-separated; multipart spreads its parts over them")
     a = p.parse_args()
     {"upload": cmd_upload, "multipart": cmd_multipart, "output": cmd_output, "inventory": cmd_inventory, "seed": cmd_seed, "vault": cmd_vault}[a.command](a)
 
