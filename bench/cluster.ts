@@ -299,6 +299,10 @@ export async function clusterBench(d: ClusterDeps): Promise<string[]> {
       `Cluster: load average ${loadBefore} before the rounds, ${loadAvg()} after them (2 cores). The same build as ${SETUPS.length} set-ups running at once: ${SETUPS.map((s) => LABEL[s]).join('; ')}. PostgreSQL ${pgVersion(pgUrl.s3x1)} (a fresh database per S3 set-up, scripts/postgres.sh), radosgw ${rgwVersion()} on a one-node memstore cluster (scripts/radosgw.sh: objects in the OSD's memory, so no disk under the bucket), all on the same 2 cores with the clients. Large uploads and the download: boto3 (bench/glacier_client.py) with hashes precomputed; 3 streams = three boto3 processes at once, stream i to node i mod N. 1 MiB uploads and InitiateJob: a Node client (test/helpers/glacier-raw.ts, SigV4), ${concurrency} in flight for ${seconds} s, request i to node i mod N. The download's job is initiated on node r mod N and downloaded through node (r+2) mod N. Peak RSS is per node (VmHWM after a reset, and polled VmRSS), the largest node over the rounds.`,
     );
     return report(samples, d.rounds);
+  } catch (e) {
+    // What the nodes said (warnings and errors) is what explains a failed request.
+    const logs = running.map((n) => `--- node ${n.url} (pid ${n.pid}) stderr:\n${n.log().slice(-3000)}`).join('\n');
+    throw new Error(`${(e as Error).message}\n${logs}`, { cause: e });
   } finally {
     while (running.length) await running.pop()!.stop();
     if (rgwStarted) execFileSync(join(ROOT, 'scripts', 'radosgw.sh'), ['stop', rgwState], { stdio: ['ignore', 'ignore', 'inherit'] });

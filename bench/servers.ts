@@ -58,6 +58,8 @@ export interface BenchServer {
   url: string;
   pid: number;
   dataDir: string | null;
+  /** The last few KB the server wrote to stderr. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -145,6 +147,7 @@ export async function startFirn(buildDir: string, env: Record<string, string> = 
     url,
     pid: proc.pid!,
     dataDir: dir,
+    log: () => log,
     stop: stopper(proc, () => {
       if (!dataDir) rmSync(dir, { recursive: true, force: true });
     }),
@@ -165,5 +168,5 @@ export async function startMoto(): Promise<BenchServer> {
   proc.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-5000)));
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/moto-api/`, proc, () => log);
-  return { name: 'moto', url, pid: proc.pid!, dataDir: null, stop: stopper(proc, () => {}) };
+  return { name: 'moto', url, pid: proc.pid!, dataDir: null, log: () => log, stop: stopper(proc, () => {}) };
 }
