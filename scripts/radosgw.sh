@@ -94,6 +94,10 @@ keyring = $state/keyring
 [$RGW_NAME]
 rgw frontends = beast endpoint=$HOST:$rgw_port
 rgw data = $state/rgw
+# Deleted objects' data go to radosgw's garbage collector, which by default frees them after 2 h:
+# on memstore, deleted bytes would keep filling the OSD's memory (a benchmark filled 8 GiB so).
+rgw gc obj min wait = 5
+rgw gc processor period = 5
 EOF
   echo "http://$HOST:$rgw_port" >"$state/endpoint"
 
