@@ -284,6 +284,13 @@ export async function clusterBench(d: ClusterDeps): Promise<string[]> {
 
     // 5) Memory: a multipart upload of 4 GiB on the one-node S3 set-up (two parts in flight on the
     //    same node: its worst case), after the downloaded archives are gone from the OSD's memory.
+    //    `--rounds 0` runs only this and the download before it (the issue's memory bound).
+    {
+      const s = 's3x1';
+      const m = await sample(s, () => d.py('output', nodes[s][0]!, { 'archive-id': downloadTarget[s], tier: 'Standard' }));
+      if (m.result.bytes !== download) throw new Error(`${s} GetJobOutput returned ${m.result.bytes} bytes`);
+      record(s, 0, `memory check: GetJobOutput ${download / MiB} MiB (once)`, download / MiB / m.result.times[0], 'MiB/s', m);
+    }
     for (const s of SETUPS) await deleteAll(s, [downloadTarget[s]]);
     {
       const s = 's3x1';
@@ -291,7 +298,7 @@ export async function clusterBench(d: ClusterDeps): Promise<string[]> {
       const f = files.multipart;
       const m = await sample(s, () => d.py('multipart', nodes[s][0]!, { file: f.file, hashes: f.hashesFile, 'part-size': partSize, threads: 2 }));
       if (!m.result.checksumOk) throw new Error(`${s} multipart: checksum mismatch`);
-      record(s, 0, `multipart ${multipartSize / MiB} MiB, ${partSize / MiB} MiB parts, 2 in flight (once)`, multipartSize / MiB / m.result.times[0], 'MiB/s', m);
+      record(s, 0, `memory check: multipart ${multipartSize / MiB} MiB, ${partSize / MiB} MiB parts, 2 in flight (once)`, multipartSize / MiB / m.result.times[0], 'MiB/s', m);
       await deleteAll(s, m.result.archiveIds);
     }
 
