@@ -57,7 +57,7 @@ export function requireWrk(): void {
 }
 
 /** The headers of a SigV4-signed DescribeVault request (valid for 15 minutes, replayable). */
-async function signedDescribeVault(url: string): Promise<{ path: string; headers: Record<string, string> }> {
+export async function signedDescribeVault(url: string): Promise<{ path: string; headers: Record<string, string> }> {
   const u = new URL(url);
   const path = `/-/vaults/${VAULT}`;
   const signer = new SignatureV4({
@@ -97,7 +97,7 @@ function plainGet(url: string, path: string, headers: Record<string, string>): P
 const luaString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /** wrk replaying the signed DescribeVault; returns Requests/sec. */
-async function wrkDescribeVault(server: BenchServer, work: string): Promise<number> {
+export async function wrkDescribeVault(server: BenchServer, work: string): Promise<number> {
   const { path, headers } = await signedDescribeVault(server.url);
   const check = await plainGet(server.url, path, headers);
   if (check.status !== 200) throw new Error(`${server.name}: signed DescribeVault answered ${check.status}: ${check.body.slice(0, 300)}`);

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { schema } from '../config/schema.js';
 import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
-import { requestId as newRequestId } from '../domain/ids.js';
+import { newRequestId } from './request-id.js';
 import { resourceArn } from '../auth/resources.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
@@ -23,6 +23,8 @@ import { hasBody, readSmallBody } from './body.js';
 import { handlers } from '../operations/index.js';
 import { observeRequest } from './observe.js';
 import type { Caller, OpContext, OpInput, OpResult } from '../operations/types.js';
+import { rememberPathVault, VAULT_NAME_RE } from '../operations/common.js';
+import type { VaultRecord } from '../storage/metadata/types.js';
 
 const GLACIER_VERSION = '2012-06-01';
 
@@ -89,7 +91,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   const bytesWrittenBefore = req.socket?.bytesWritten ?? 0;
   const reqId = newRequestId();
   res.setHeader('x-amzn-RequestId', reqId);
-  res.setHeader('Date', new Date(app.wallClock.now()).toUTCString());
+  res.setHeader('Date', httpDate(app.wallClock.now()));
   const url = req.url ?? '/';
   const qIdx = url.indexOf('?');
   const rawPath = qIdx < 0 ? url : url.slice(0, qIdx);
@@ -140,8 +142,12 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
 
     const region = authn.region;
     const now = app.clock.now();
-    const resource = resourceArn(route.op, region, accountId, m.params.vaultName);
-    await app.authorizer.authorize({ caller, action: `glacier:${route.op}`, resource, resourceAccountId: accountId, now });
+    const vaultName = m.params.vaultName;
+    const resource = resourceArn(route.op, region, accountId, vaultName);
+    // The vault row is read once here, for the authorizer and then for the operation (requireVault).
+    let vault: VaultRecord | null | undefined;
+    if (vaultName !== undefined && VAULT_NAME_RE.test(vaultName)) vault = await app.store.vaults.get({ accountId, region, name: vaultName });
+    await app.authorizer.authorize({ caller, action: `glacier:${route.op}`, resource, resourceAccountId: accountId, now, ...(vault !== undefined ? { vault } : {}) });
 
     let json: unknown = undefined;
     if (!route.streaming && body && body.length > 0) {
@@ -152,6 +158,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
       }
     }
     const ctx: OpContext = { app, op: route.op, requestId: reqId, now, caller, accountId, region, signal: abort.signal };
+    if (vault !== undefined) rememberPathVault(ctx, vaultName!, vault);
     const input: OpInput = {
       params: m.params,
       query,
@@ -250,6 +257,18 @@ async function identify(app: App, req: IncomingMessage, signable: SignableReques
   return { auth, secret: key.secret, caller };
 }
 
+let dateSecond = NaN;
+let dateText = '';
+/** The HTTP Date header value, formatted once per second. */
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(ms).toUTCString();
+  }
+  return dateText;
+}
+
 const sha256Hex = (b: Buffer) => (b.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(b).digest('hex'));
 
 function headerString(req: IncomingMessage, name: string): string | null {
@@ -271,10 +290,11 @@ async function writeResult(res: ServerResponse, result: OpResult): Promise<void>
     return;
   }
   if (result.json !== undefined) {
-    const body = Buffer.from(stringifyJsonLossless(result.json), 'utf8');
+    // Written as a string: Node then sends the headers and the body in one write, not a writev of two buffers.
+    const body = stringifyJsonLossless(result.json);
     res.setHeader('Content-Type', 'application/json');
-    res.setHeader('Content-Length', body.length);
-    res.end(body);
+    res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+    res.end(body, 'utf8');
     return;
   }
   res.setHeader('Content-Length', 0);
