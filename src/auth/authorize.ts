@@ -120,7 +120,8 @@ export class PolicyAuthorizer implements Authorizer {
           ? given
           : await this.#store.vaults.get({ accountId: va.accountId, region: va.region, name: va.vaultName });
       if (vault) {
-        const access = await this.#store.vaults.getAccessPolicy(vault.id);
+        // Two independent reads: on PostgreSQL they go out together on two pooled connections.
+        const [access, lock] = await Promise.all([this.#store.vaults.getAccessPolicy(vault.id), this.#store.locks.get(vault.id, req.now)]);
         if (access !== null) {
           const p = this.#parse(access, 'resource');
           if (p) {
@@ -128,7 +129,6 @@ export class PolicyAuthorizer implements Authorizer {
             resourceKinds.push('vault access policy');
           }
         }
-        const lock = await this.#store.locks.get(vault.id, req.now);
         if (lock) {
           const p = this.#parse(lock.policy, 'resource');
           if (p) {

@@ -99,10 +99,21 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   let opName = '-';
   let caller: Caller | null = null;
   let failure: unknown = undefined;
-  const abort = new AbortController();
+  // The operation's abort signal is made only if an operation asks for it (streams do); most never do.
+  let abort: AbortController | null = null;
+  let clientGone = false;
   res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    clientGone = true;
+    abort?.abort();
   });
+  const signal = (): AbortSignal => {
+    if (!abort) {
+      abort = new AbortController();
+      if (clientGone) abort.abort();
+    }
+    return abort.signal;
+  };
   try {
     if (rawPath.startsWith('/_firn/')) {
       for (const h of opts.internal ?? []) if (await h(req, res, app)) return;
@@ -157,7 +168,18 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
         throw Errors.serialization('The request body is not valid JSON');
       }
     }
-    const ctx: OpContext = { app, op: route.op, requestId: reqId, now, caller, accountId, region, signal: abort.signal };
+    const ctx: OpContext = {
+      app,
+      op: route.op,
+      requestId: reqId,
+      now,
+      caller,
+      accountId,
+      region,
+      get signal() {
+        return signal();
+      },
+    };
     if (vault !== undefined) rememberPathVault(ctx, vaultName!, vault);
     const input: OpInput = {
       params: m.params,
@@ -173,7 +195,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   } catch (e) {
     failure = e;
     // req.socket is null once the connection is gone.
-    if ((abort.signal.aborted || res.destroyed || !req.socket || req.socket.destroyed) && !isGlacierError(e)) {
+    if ((clientGone || res.destroyed || !req.socket || req.socket.destroyed) && !isGlacierError(e)) {
       // The client went away mid-request (e.g. reset while sending a body): nobody to answer.
       app.log.debug({ reqId, op: opName, err: e }, 'client disconnected');
       return;
