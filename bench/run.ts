@@ -4,8 +4,9 @@
  *
  * Workloads: sha (openssl single-core figure), upload, multipart, output, inventory, rates, transfer
  * (`firn upload`/`firn download` vs the aws CLI, bench/transfer.ts), all; and, only when named,
- * target, backends (embedded vs PostgreSQL metadata, bench/backends.ts) and cluster (embedded vs
- * PostgreSQL + S3, one node vs three, bench/cluster.ts); `--quick` makes those two a smoke run.
+ * target, backends (embedded vs PostgreSQL metadata, bench/backends.ts), cluster (embedded vs
+ * PostgreSQL + S3, one node vs three, bench/cluster.ts; `--quick` makes those two a smoke run)
+ * and small (small uploads and signed DescribeVault under wrk, bench/small.ts; `--small-pairs N`).
  * Rounds are interleaved (firn, moto, firn, moto … with the order flipped every round) and the
  * tables give medians, because the 2-core machine is shared with other work.
  */
@@ -24,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { transferBench } from './transfer.js';
 import { backendsBench } from './backends.js';
 import { clusterBench } from './cluster.js';
+import { smallBench } from './small.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -51,6 +53,8 @@ interface Sample {
   rss?: number;
   /** Samples with the same pair id were taken back to back on the two servers. */
   pair?: string;
+  /** This row is a time (lower is better) in a table of rates: its ratio is b / a. */
+  lowerIsBetter?: boolean;
 }
 const samples: Sample[] = [];
 const notes: string[] = [];
@@ -392,9 +396,13 @@ function report(meta: Record<string, string>): string {
   const tableOf = (table: string, title: string, higherIsBetter: boolean, [a, b, aName, bName] = ['firn', 'moto', 'Firn', 'moto']) => {
     const rows = [...groups.entries()].filter(([k]) => k.startsWith(table + '\u0000'));
     if (!rows.length) return;
-    const unit = rows[0]![1][0]!.unit;
+    // A table whose rows have different units names the unit in every cell.
+    const mixed = new Set(rows.map(([, ss]) => ss[0]!.unit)).size > 1;
+    const unit = mixed ? '' : rows[0]![1][0]!.unit;
     lines.push(`**${title}**`, '', `| workload | ${aName} ${unit} | ${aName} peak RSS | ${bName} ${unit} | ${bName} peak RSS | ${aName} / ${bName} |`, '|---|---:|---:|---:|---:|---:|');
     for (const [k, ss] of rows) {
+      const higher = ss[0]!.lowerIsBetter ? false : higherIsBetter;
+      const cellUnit = mixed ? ` ${ss[0]!.unit}` : '';
       const f = ss.filter((s) => s.server === a);
       const m = ss.filter((s) => s.server === b);
       const fv = f.length ? median(f.map((s) => s.value)) : NaN;
@@ -403,21 +411,21 @@ function report(meta: Record<string, string>): string {
       const num = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
       const fmtOf = (xs: Sample[]) => (v: number) => {
         if (Number.isNaN(v)) return 'n/a';
-        if (xs.length < 2) return num(v);
+        if (xs.length < 2) return num(v) + cellUnit;
         const vs = xs.map((s) => s.value);
-        return `${num(v)} (${num(Math.min(...vs))}–${num(Math.max(...vs))})`;
+        return `${num(v)}${cellUnit} (${num(Math.min(...vs))}–${num(Math.max(...vs))})`;
       };
       // With pairs (taken back to back), the ratio is the median of the per-pair ratios, which
       // cancels most of the shared machine's drift; otherwise the ratio of the medians.
       const pairs = f.filter((x) => x.pair && m.some((y) => y.pair === x.pair)).map((x) => {
         const y = m.find((z) => z.pair === x.pair)!;
-        return higherIsBetter ? x.value / y.value : y.value / x.value;
+        return higher ? x.value / y.value : y.value / x.value;
       });
       const ratio = pairs.length
         ? `${median(pairs).toFixed(2)}× (${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)}, ${pairs.length} pairs)`
         : Number.isNaN(fv) || Number.isNaN(mv)
           ? '–'
-          : `${(higherIsBetter ? fv / mv : mv / fv).toFixed(2)}×`;
+          : `${(higher ? fv / mv : mv / fv).toFixed(2)}×`;
       lines.push(`| ${k.split('\u0000')[1]} | ${fmtOf(f)(fv)} | ${rss(f)} | ${fmtOf(m)(mv)} | ${m.length ? rss(m) : '–'} | ${ratio} |`);
     }
     lines.push('');
@@ -429,6 +437,7 @@ function report(meta: Record<string, string>): string {
   tableOf('inventory', 'Inventory, Firn only (seconds; lower is better)', false);
   tableOf('inventory-small', 'Inventory side by side (seconds; ratio = moto time / Firn time)', false);
   tableOf('rates', 'Request rates', true);
+  tableOf('small', 'Small uploads and small requests (ratio = Firn / moto, or moto ms / Firn ms for the 1 KiB row; median of back-to-back pairs)', true);
   const backends: [string, string, string, string] = ['pg', 'embedded', 'PG', 'embedded'];
   tableOf('backends', 'Embedded (SQLite) vs PostgreSQL metadata: rates (ratio = PG / embedded, median of back-to-back pairs)', true, backends);
   tableOf('backends-inventory', 'Embedded vs PostgreSQL: inventory (seconds; ratio = embedded time / PG time, so < 1 means PG is slower)', false, backends);
@@ -473,6 +482,21 @@ async function main(): Promise<void> {
     extraSections.push(
       ...(await clusterBench({ firnDir: dir, rounds: ROUNDS, quick: args.includes('--quick'), work: WORK, py, dataFile, notes, log: (m) => console.error(m) })),
     );
+  }
+  // Not part of `all`: it needs wrk (apt-get install -y wrk).
+  if (workloads.includes('small')) {
+    await smallBench({
+      firnDir: dir,
+      rounds: ROUNDS,
+      pairs: Number(flag('small-pairs', '2')),
+      work: WORK,
+      py,
+      dataFile,
+      measured,
+      record,
+      notes,
+      log: (m) => console.error(m),
+    });
   }
   if (want('transfer')) {
     const f = await dataFile(Number(flag('transfer-mib', '1024')) * MiB);

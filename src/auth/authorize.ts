@@ -1,7 +1,7 @@
 import { Errors, withReason } from '../domain/errors.js';
 import { parseVaultArn } from '../domain/arn.js';
 import type { Caller } from '../operations/types.js';
-import type { MetadataStore } from '../storage/metadata/types.js';
+import type { MetadataStore, VaultRecord } from '../storage/metadata/types.js';
 import type { Logger } from '../lib/logger.js';
 import { evaluatePolicy, parsePolicy, type ContextLookup, type EvalRequest, type Policy, type PolicyResult } from './policy.js';
 
@@ -16,6 +16,12 @@ export interface AuthzRequest {
   /** Extra condition keys known at the call site, e.g. glacier:ArchiveAgeInDays. */
   conditions?: Record<string, string | string[]>;
   now: number;
+  /**
+   * The vault `resource` names, as the caller just read it (null: no such vault), so that it is
+   * not read twice in one request; absent, the authorizer reads it. Only the vault's identity is
+   * taken from it: its policies and lock are read fresh on every request.
+   */
+  vault?: VaultRecord | null;
 }
 
 /**
@@ -105,13 +111,17 @@ export class PolicyAuthorizer implements Authorizer {
 
     const resource: Policy[] = [];
     const resourceKinds: string[] = [];
-    let tags: Record<string, string> | null = null;
+    let vault: VaultRecord | null = null;
     const va = parseVaultArn(req.resource);
     if (va) {
-      const vault = await this.#store.vaults.get({ accountId: va.accountId, region: va.region, name: va.vaultName });
+      const given = req.vault;
+      vault =
+        given !== undefined && (given === null || (given.accountId === va.accountId && given.region === va.region && given.name === va.vaultName))
+          ? given
+          : await this.#store.vaults.get({ accountId: va.accountId, region: va.region, name: va.vaultName });
       if (vault) {
-        tags = await this.#store.vaults.getTags(vault.id);
-        const access = await this.#store.vaults.getAccessPolicy(vault.id);
+        // Two independent reads: on PostgreSQL they go out together on two pooled connections.
+        const [access, lock] = await Promise.all([this.#store.vaults.getAccessPolicy(vault.id), this.#store.locks.get(vault.id, req.now)]);
         if (access !== null) {
           const p = this.#parse(access, 'resource');
           if (p) {
@@ -119,7 +129,6 @@ export class PolicyAuthorizer implements Authorizer {
             resourceKinds.push('vault access policy');
           }
         }
-        const lock = await this.#store.locks.get(vault.id, req.now);
         if (lock) {
           const p = this.#parse(lock.policy, 'resource');
           if (p) {
@@ -130,6 +139,14 @@ export class PolicyAuthorizer implements Authorizer {
       }
     }
 
+    // No policy at all (an account root on a vault without access or lock policy, the common
+    // case): nothing to evaluate, so neither the tags nor the condition context are needed.
+    if (identity.length === 0 && resource.length === 0) {
+      if (isRoot && sameAccount) return;
+      throw denied(req, false, sameAccount ? 'no policy allows it' : "cross-account: needs an allow in both the caller's identity policy and the vault access policy");
+    }
+    // Tags are only read when a policy could test them (aws:ResourceTag/…).
+    const tags = vault ? await this.#store.vaults.getTags(vault.id) : null;
     const ev: EvalRequest = { action: req.action, resource: req.resource, caller, context: requestContext(req, tags) };
     const idResults = identity.map((p) => evaluatePolicy(p, ev));
     const resResults = resource.map((p) => evaluatePolicy(p, ev));

@@ -100,9 +100,24 @@ export class SealedAccountRepo implements AccountRepo {
     this.#keyFile = keyFile;
   }
 
+  /**
+   * Opened secrets by (access key id, sealed text): every request reads its key's row, and AES-GCM
+   * per request cost more than the query. Keyed by the stored text itself, so a rotated or
+   * re-sealed secret is a miss; the row (and with it the key's status) is still read every time.
+   */
+  readonly #opened = new Map<string, string>();
+
   #open(k: AccessKeyRecord | null): AccessKeyRecord | null {
-    const secret = k && this.#box.open(k.secret, k.accessKeyId);
-    return secret == null ? null : { ...k!, secret };
+    if (!k) return null;
+    const cacheKey = k.accessKeyId + '\u0000' + k.secret;
+    let secret: string | null | undefined = this.#opened.get(cacheKey);
+    if (secret === undefined) {
+      secret = this.#box.open(k.secret, k.accessKeyId);
+      if (secret === null) return null;
+      if (this.#opened.size >= 1000) this.#opened.delete(this.#opened.keys().next().value!);
+      this.#opened.set(cacheKey, secret);
+    }
+    return { ...k, secret };
   }
 
   #openAll(keys: AccessKeyRecord[]): AccessKeyRecord[] {

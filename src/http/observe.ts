@@ -35,22 +35,25 @@ export function observeRequest(app: App, o: RequestOutcome): void {
   // A non-Glacier failure was answered as an opaque 500 (its details are logged by writeError).
   const errorCode = o.failure === undefined ? undefined : (ge?.code ?? (status === 499 ? 'ClientDisconnected' : 'InternalError'));
   const internal = o.path.startsWith('/_firn/');
-  const line = {
-    reqId: o.reqId,
-    op: o.op,
-    method: req.method,
-    path: o.path,
-    status,
-    ms: Math.round(seconds * 10_000) / 10,
-    account: o.caller?.accountId,
-    key: o.caller?.accessKeyId,
-    ...(errorCode !== undefined ? { error: errorCode } : {}),
-    ...(ge ? { message: ge.message } : {}),
-    ...(ge?.reason !== undefined ? { reason: ge.reason } : {}),
-  };
-  // Health probes and scrapes every few seconds would drown the access log.
-  if (internal) app.log.debug(line, 'request');
-  else app.log.info(line, 'request');
+  // Health probes and scrapes every few seconds would drown the access log. The line is only
+  // built when its level is logged.
+  const level = internal ? 'debug' : 'info';
+  if (app.log.isLevelEnabled(level)) {
+    const line = {
+      reqId: o.reqId,
+      op: o.op,
+      method: req.method,
+      path: o.path,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+      account: o.caller?.accountId,
+      key: o.caller?.accessKeyId,
+      ...(errorCode !== undefined ? { error: errorCode } : {}),
+      ...(ge ? { message: ge.message } : {}),
+      ...(ge?.reason !== undefined ? { reason: ge.reason } : {}),
+    };
+    app.log[level](line, 'request');
+  }
   if (internal) return;
   app.metrics.recordRequest({
     operation: o.op === '-' ? 'Unknown' : o.op,

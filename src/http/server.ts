@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { schema } from '../config/schema.js';
 import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
-import { requestId as newRequestId } from '../domain/ids.js';
+import { newRequestId } from './request-id.js';
 import { resourceArn } from '../auth/resources.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
@@ -23,6 +23,8 @@ import { hasBody, readSmallBody } from './body.js';
 import { handlers } from '../operations/index.js';
 import { observeRequest } from './observe.js';
 import type { Caller, OpContext, OpInput, OpResult } from '../operations/types.js';
+import { rememberPathVault, VAULT_NAME_RE } from '../operations/common.js';
+import type { VaultRecord } from '../storage/metadata/types.js';
 
 const GLACIER_VERSION = '2012-06-01';
 
@@ -89,7 +91,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   const bytesWrittenBefore = req.socket?.bytesWritten ?? 0;
   const reqId = newRequestId();
   res.setHeader('x-amzn-RequestId', reqId);
-  res.setHeader('Date', new Date(app.wallClock.now()).toUTCString());
+  res.setHeader('Date', httpDate(app.wallClock.now()));
   const url = req.url ?? '/';
   const qIdx = url.indexOf('?');
   const rawPath = qIdx < 0 ? url : url.slice(0, qIdx);
@@ -97,10 +99,21 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   let opName = '-';
   let caller: Caller | null = null;
   let failure: unknown = undefined;
-  const abort = new AbortController();
+  // The operation's abort signal is made only if an operation asks for it (streams do); most never do.
+  let abort: AbortController | null = null;
+  let clientGone = false;
   res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    clientGone = true;
+    abort?.abort();
   });
+  const signal = (): AbortSignal => {
+    if (!abort) {
+      abort = new AbortController();
+      if (clientGone) abort.abort();
+    }
+    return abort.signal;
+  };
   try {
     if (rawPath.startsWith('/_firn/')) {
       for (const h of opts.internal ?? []) if (await h(req, res, app)) return;
@@ -140,8 +153,12 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
 
     const region = authn.region;
     const now = app.clock.now();
-    const resource = resourceArn(route.op, region, accountId, m.params.vaultName);
-    await app.authorizer.authorize({ caller, action: `glacier:${route.op}`, resource, resourceAccountId: accountId, now });
+    const vaultName = m.params.vaultName;
+    const resource = resourceArn(route.op, region, accountId, vaultName);
+    // The vault row is read once here, for the authorizer and then for the operation (requireVault).
+    let vault: VaultRecord | null | undefined;
+    if (vaultName !== undefined && VAULT_NAME_RE.test(vaultName)) vault = await app.store.vaults.get({ accountId, region, name: vaultName });
+    await app.authorizer.authorize({ caller, action: `glacier:${route.op}`, resource, resourceAccountId: accountId, now, ...(vault !== undefined ? { vault } : {}) });
 
     let json: unknown = undefined;
     if (!route.streaming && body && body.length > 0) {
@@ -151,7 +168,19 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
         throw Errors.serialization('The request body is not valid JSON');
       }
     }
-    const ctx: OpContext = { app, op: route.op, requestId: reqId, now, caller, accountId, region, signal: abort.signal };
+    const ctx: OpContext = {
+      app,
+      op: route.op,
+      requestId: reqId,
+      now,
+      caller,
+      accountId,
+      region,
+      get signal() {
+        return signal();
+      },
+    };
+    if (vault !== undefined) rememberPathVault(ctx, vaultName!, vault);
     const input: OpInput = {
       params: m.params,
       query,
@@ -166,7 +195,7 @@ async function handle(app: App, router: Router, opts: HttpOptions, req: Incoming
   } catch (e) {
     failure = e;
     // req.socket is null once the connection is gone.
-    if ((abort.signal.aborted || res.destroyed || !req.socket || req.socket.destroyed) && !isGlacierError(e)) {
+    if ((clientGone || res.destroyed || !req.socket || req.socket.destroyed) && !isGlacierError(e)) {
       // The client went away mid-request (e.g. reset while sending a body): nobody to answer.
       app.log.debug({ reqId, op: opName, err: e }, 'client disconnected');
       return;
@@ -250,6 +279,18 @@ async function identify(app: App, req: IncomingMessage, signable: SignableReques
   return { auth, secret: key.secret, caller };
 }
 
+let dateSecond = NaN;
+let dateText = '';
+/** The HTTP Date header value, formatted once per second. */
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(ms).toUTCString();
+  }
+  return dateText;
+}
+
 const sha256Hex = (b: Buffer) => (b.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(b).digest('hex'));
 
 function headerString(req: IncomingMessage, name: string): string | null {
@@ -271,10 +312,11 @@ async function writeResult(res: ServerResponse, result: OpResult): Promise<void>
     return;
   }
   if (result.json !== undefined) {
-    const body = Buffer.from(stringifyJsonLossless(result.json), 'utf8');
+    // Written as a string: Node then sends the headers and the body in one write, not a writev of two buffers.
+    const body = stringifyJsonLossless(result.json);
     res.setHeader('Content-Type', 'application/json');
-    res.setHeader('Content-Length', body.length);
-    res.end(body);
+    res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+    res.end(body, 'utf8');
     return;
   }
   res.setHeader('Content-Length', 0);

@@ -14,14 +14,26 @@ export function ctxVaultArn(ctx: OpContext, name: string): string {
 }
 
 /**
- * Looks up the vault named in the path. Unknown → 404 `Vault not found for ARN: <arn>`. A name
+ * The vault row of the request path, as the request handler read it for the authorizer moments
+ * before the operation runs (src/http/server.ts), so that a request reads it once, not twice.
+ */
+const pathVaults = new WeakMap<OpContext, { name: string; vault: VaultRecord | null }>();
+
+/** Records the row of the vault `name` (in ctx's account and region) read for this request; null: none. */
+export function rememberPathVault(ctx: OpContext, name: string, vault: VaultRecord | null): void {
+  pathVaults.set(ctx, { name, vault });
+}
+
+/**
+ * Looks up the vault named in the path (the row read for the authorizer, if any). Unknown → 404 `Vault not found for ARN: <arn>`. A name
  * with illegal characters gets the same code with the raw name in place of the ARN, as AWS does
  * (DG api-error-responses, bakthat#10).
  */
 export async function requireVault(ctx: OpContext, input: OpInput): Promise<VaultRecord> {
   const name = input.params.vaultName!;
   if (!VAULT_NAME_RE.test(name)) throw Errors.resourceNotFound(`Vault not found for ARN: ${name}`);
-  const v = await ctx.app.store.vaults.get({ accountId: ctx.accountId, region: ctx.region, name });
+  const known = pathVaults.get(ctx);
+  const v = known?.name === name ? known.vault : await ctx.app.store.vaults.get({ accountId: ctx.accountId, region: ctx.region, name });
   if (!v) throw Errors.resourceNotFound(`Vault not found for ARN: ${ctxVaultArn(ctx, name)}`);
   return v;
 }

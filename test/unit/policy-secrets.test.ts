@@ -115,3 +115,36 @@ test('a master key that cannot open the stored secrets is refused: at open, and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('opened secrets are cached by their stored text: a rotated, disabled, deleted or re-sealed key is seen on the next read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'firn-secrets-cache-'));
+  try {
+    const storage = await openStorage({ dataDir: dir, masterKeyFile: '' });
+    const accounts = storage.metadata.accounts;
+    const id = 'AKIACACHEDSECRET0001';
+    await accounts.ensureAccount('111122223333', 1);
+    const put = (secret: string) => accounts.putAccessKey({ accessKeyId: id, accountId: '111122223333', userName: null, secret, status: 'Active', createdAt: 1 });
+    await put('first-secret-000000000');
+    assert.equal((await accounts.getAccessKey(id))?.secret, 'first-secret-000000000');
+    assert.equal((await accounts.getAccessKey(id))?.secret, 'first-secret-000000000', 'served from the cache');
+    await put('second-secret-00000000');
+    assert.equal((await accounts.getAccessKey(id))?.secret, 'second-secret-00000000', 'rotated');
+    await accounts.setAccessKeyStatus(id, 'Inactive');
+    assert.equal((await accounts.getAccessKey(id))?.status, 'Inactive', 'disabled');
+    // Written behind this process (another node or an admin command with the same master key).
+    const box = SecretBox.fromFile(join(dir, 'master.key'), false);
+    const raw = new Database(join(dir, 'meta.db'));
+    raw.prepare("UPDATE access_keys SET secret = ?, status = 'Active' WHERE access_key_id = ?").run(box.seal('third-secret-000000000', id), id);
+    assert.equal((await accounts.getAccessKey(id))?.secret, 'third-secret-000000000', 're-sealed elsewhere');
+    // A sealed text moved to another row does not open there, cached or not.
+    const other = 'AKIACACHEDSECRET0002';
+    raw.prepare("INSERT INTO access_keys (access_key_id, account_id, user_name, secret, status, created_at) SELECT ?, account_id, user_name, secret, status, created_at FROM access_keys WHERE access_key_id = ?").run(other, id);
+    raw.close();
+    assert.equal(await accounts.getAccessKey(other), null);
+    await accounts.deleteAccessKey(id);
+    assert.equal(await accounts.getAccessKey(id), null, 'deleted');
+    await storage.metadata.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
