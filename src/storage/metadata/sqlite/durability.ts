@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SqliteDb } from './db.js';
 import { GroupSync } from '../../group-sync.js';
@@ -19,9 +19,8 @@ import { GroupSync } from '../../group-sync.js';
  *   after such a checkpoint, so frames are never lost between the commit and the fsync.
  * - The WAL file is the one this connection keeps open for its whole life (SQLite deletes it only
  *   when the last connection closes, after a synced checkpoint). Should it have been unlinked
- *   anyway (link count 0), it is reopened by name before the fsync; if no WAL exists any more,
- *   the last connection checkpointed (synced) everything into the database file.
- * An in-memory database has no WAL and nothing to make durable.
+ *   anyway (link count 0), it is reopened by name before the fsync.
+ * Without a WAL (in-memory database) a deferred commit is an ordinary one, durable at once.
  */
 export class WalDurability {
   readonly #db: SqliteDb;
@@ -31,12 +30,9 @@ export class WalDurability {
 
   constructor(db: SqliteDb, fsyncImpl?: ConstructorParameters<typeof GroupSync>[1]) {
     this.#db = db;
-    this.#path = db.memory ? null : `${resolve(db.name)}-wal`;
-    if (this.#path !== null) {
-      const mode = db.pragma('journal_mode', { simple: true });
-      if (mode !== 'wal') throw new Error(`deferred commits need journal_mode=WAL, not ${String(mode)}`);
-      if (!existsSync(this.#path)) throw new Error(`no write-ahead log at ${this.#path}`);
-    }
+    // Without a WAL (an in-memory database; a file system where SQLite could not switch to WAL)
+    // a deferred commit is an ordinary FULL one.
+    this.#path = db.memory || db.pragma('journal_mode', { simple: true }) !== 'wal' ? null : `${resolve(db.name)}-wal`;
     this.#group = new GroupSync(() => this.#walFd(), fsyncImpl);
   }
 
@@ -54,6 +50,7 @@ export class WalDurability {
    * survive power loss (rejects if the fsync fails).
    */
   commit<T>(fn: () => T): { result: T; durable: Promise<void> } {
+    if (this.#path === null) return { result: this.#db.transaction(fn).immediate(), durable: Promise.resolve() };
     this.#db.exec('PRAGMA synchronous = NORMAL');
     let result: T;
     try {
@@ -66,16 +63,14 @@ export class WalDurability {
     return { result, durable };
   }
 
-  /** Resolves once everything committed before the call is on disk. */
+  /**
+   * Resolves once everything committed before the call is on disk. Rejects if the WAL cannot be
+   * opened (it cannot be missing while this connection is open and has just committed: better a
+   * failed upload than one acknowledged on a guess).
+   */
   async sync(): Promise<void> {
     if (this.#path === null) return;
-    try {
-      await this.#group.sync();
-    } catch (e) {
-      // No WAL any more: the last connection closed and checkpointed (synced) it away.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.#fd < 0) return;
-      throw e;
-    }
+    await this.#group.sync();
   }
 
   async close(): Promise<void> {
