@@ -91,9 +91,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * The whole blob in one go: open, write, fsync (beside `after`), close, then publish. Measured
-   * against create + write + commit for a 1 KiB upload, this saves the batch copy and several
-   * trips through the libuv pool (open, write and close of a small file are each a few µs here).
+   * The whole blob in one go: open, write, fsync (beside `after`), close, then publish. Against
+   * create + write + commit for a 1 KiB upload this saves the batch copy and five trips through
+   * the libuv pool (each a thread wake-up): open, write, close and rename of a small file run here
+   * on the main thread (strace -c: ≈ 25, 10, 3 and 10 µs); only the fsyncs go to the pool.
    */
   async put(key: string, bytes: Buffer, opts: { after?: Promise<unknown> } = {}): Promise<void> {
     if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
