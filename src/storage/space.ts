@@ -22,12 +22,24 @@ export function isStorageFull(e: unknown): boolean {
  * A full disk (ENOSPC, SQLITE_FULL) is a known condition: it becomes a 507 that says so, and it is
  * logged once per episode (the episode ends when an upload is acknowledged again).
  */
+/**
+ * How long a statfs sample may answer `admit`, and how far above the reserve its estimate must
+ * stay. statfs per upload showed in the profile of small uploads; within this window the estimate
+ * (the sample, less every byte admitted since) only errs low, and near the reserve every decision
+ * takes a fresh sample, so refusals are exactly as before.
+ */
+const SAMPLE_MS = 1000;
+const SAMPLE_MARGIN = 256 * 1024 * 1024;
+
 export class DiskSpace {
   readonly #dir: string;
   readonly #reserve: number;
   readonly #log: Logger;
   #inFlight = 0;
   #episode = false;
+  /** Bytes ever admitted; the last statfs (free bytes), when it was started, and #admitted then. */
+  #admitted = 0;
+  #sample: { free: number; at: number; admitted: number } | null = null;
 
   constructor(dir: string, reserve: number, log: Logger) {
     this.#dir = dir;
@@ -46,7 +58,19 @@ export class DiskSpace {
    * has finished (stored or not): from then on its bytes are on disk or gone.
    */
   async admit(bytes: number): Promise<() => void> {
-    const free = await this.free();
+    const cached = this.#sample;
+    let free: number;
+    // Uploads admitted since the sample was started may be finished (their bytes on disk, no
+    // longer in #inFlight): all of them count as taken.
+    const estimate = cached ? cached.free - (this.#admitted - cached.admitted) : 0;
+    if (cached && performance.now() - cached.at < SAMPLE_MS && estimate - this.#inFlight - bytes - this.#reserve >= SAMPLE_MARGIN) {
+      free = estimate;
+    } else {
+      const at = performance.now();
+      const admitted = this.#admitted;
+      free = await this.free();
+      this.#sample = { free, at, admitted };
+    }
     if (free - this.#inFlight - bytes < this.#reserve) {
       throw this.#refuse(
         `Insufficient storage: the server's disk is full. ${free} bytes are free and ${this.#reserve} are kept in reserve for metadata, so this upload of ${bytes} bytes cannot be stored. Delete archives or abort multipart uploads to free space.`,
@@ -54,6 +78,7 @@ export class DiskSpace {
       );
     }
     this.#inFlight += bytes;
+    this.#admitted += bytes;
     let released = false;
     return () => {
       if (released) return;

@@ -12,7 +12,7 @@ const ARN = (v: string) => `arn:aws:glacier:us-east-1:${TEST_ACCOUNT}:vaults/${v
 
 before(async () => {
   s = await startTestServer();
-  for (const v of ['a1', 'a2', 'bad', 'del', 'pin']) assert.equal((await s.request({ method: 'PUT', path: `/-/vaults/${v}` })).status, 201);
+  for (const v of ['a1', 'a2', 'bad', 'del', 'pin', 'held']) assert.equal((await s.request({ method: 'PUT', path: `/-/vaults/${v}` })).status, 201);
 });
 after(async () => {
   await s.close();
@@ -274,6 +274,39 @@ test('a body that stalls → 408 RequestTimeoutException, and nothing is stored'
     assert.equal((await t.request({ method: 'GET', path: '/-/vaults/slow' })).json().NumberOfArchives, 0);
   } finally {
     await t.close();
+  }
+});
+
+test('UploadArchive publishes its blob and answers only once the pending record is durable (store.blobs.beginDeferred), for a one-leaf body and a streamed one', async () => {
+  const blobs = s.running.app.store.blobs;
+  const original = blobs.beginDeferred;
+  try {
+    for (const size of [1000, 3 * MiB + 1]) {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let heldKey: string | null = null;
+      blobs.beginDeferred = async (key, owner, until) => {
+        const r = await original.call(blobs, key, owner, until);
+        if (heldKey !== null) return r;
+        heldKey = key;
+        return { durable: r.durable.then(() => gate) };
+      };
+      const data = randomBytes(size);
+      let answered = false;
+      const held = uploadArchive(s, 'held', data).finally(() => (answered = true));
+      // An upload that is not held goes through every step meanwhile.
+      assert.equal((await uploadArchive(s, 'held', randomBytes(size))).status, 201);
+      assert.ok(heldKey !== null);
+      assert.equal(answered, false, `${size} B: answered before its record was durable`);
+      assert.ok(!blobFiles(s).data.includes(heldKey), `${size} B: published before its record was durable`);
+      open();
+      const r = await held;
+      assert.equal(r.status, 201, r.body.toString());
+      assert.ok(blobFiles(s).data.includes(heldKey));
+      blobs.beginDeferred = original;
+    }
+  } finally {
+    blobs.beginDeferred = original;
   }
 });
 

@@ -86,10 +86,31 @@ test('UploadArchive whose unfinished bytes were reclaimed while it wrote (the co
     await stallPastLease();
     return w;
   };
-  assertLeaseLost(await g.uploadArchive(seededBytes('lease-write', 5000), 'y'));
+  // Larger than one leaf: streamed through a writer (a body of one leaf goes through put, below).
+  assertLeaseLost(await g.uploadArchive(seededBytes('lease-write', 1024 * 1024 + 5000), 'y'));
   assert.equal(await blobs.size(key!), null);
   assert.equal((await g.req('GET', '')).json().NumberOfArchives, 0);
   assert.equal(await pendingCount(), 0);
+});
+
+test('UploadArchive of one leaf whose pending blob was reclaimed before it was stored (BlobStore.put) → 503, and the stored bytes are collected', async () => {
+  const g = new RawGlacier(s.url, 'lease-put');
+  await g.createVault();
+  const blobs = s.running.app.blobs;
+  const put = blobs.put.bind(blobs);
+  let key: string | null = null;
+  blobs.put = async (k, bytes, opts) => {
+    blobs.put = put;
+    key = k;
+    await stallPastLease();
+    return put(k, bytes, opts);
+  };
+  assertLeaseLost(await g.uploadArchive(seededBytes('lease-put', 5000), 'z'));
+  assert.equal((await g.req('GET', '')).json().NumberOfArchives, 0);
+  assert.equal(await pendingCount(), 0);
+  await s.running.app.blobMaintenance.collect();
+  assert.equal(await blobs.size(key!), null);
+  assert.deepEqual(await s.running.app.store.blobs.garbage(10), []);
 });
 
 test('UploadMultipartPart and CompleteMultipartUpload whose lease lapsed → 503, the upload stays intact and retryable', async () => {

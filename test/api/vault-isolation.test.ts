@@ -110,11 +110,13 @@ test('DeleteVault racing InitiateJobs leaves no job behind the deleted vault', a
 
 test('DeleteVault while a multipart part streams in: the part is refused and its bytes become garbage', async () => {
   await s.request({ method: 'PUT', path: '/-/vaults/race-part' });
-  const mp = await s.request({ method: 'POST', path: '/-/vaults/race-part/multipart-uploads', headers: { 'x-amz-part-size': String(MiB) } });
+  // Two leaves: the part streams into a temp file (a part of one leaf is stored whole at its end).
+  const PART = 2 * MiB;
+  const mp = await s.request({ method: 'POST', path: '/-/vaults/race-part/multipart-uploads', headers: { 'x-amz-part-size': String(PART) } });
   const uploadId = mp.headers['x-amz-multipart-upload-id'] as string;
   const path = `/-/vaults/race-part/multipart-uploads/${uploadId}`;
-  const data = randomBytes(MiB);
-  const headers = await signedUploadHeaders(s.url, s.creds, path, data, treeHash(data), { method: 'PUT', extra: { 'content-range': `bytes 0-${MiB - 1}/*` } });
+  const data = randomBytes(PART);
+  const headers = await signedUploadHeaders(s.url, s.creds, path, data, treeHash(data), { method: 'PUT', extra: { 'content-range': `bytes 0-${PART - 1}/*` } });
   const u = new URL(s.url);
   // Garbage earlier tests on this server left is collected first, so that only this part can differ.
   await s.running.app.blobMaintenance.collect();
@@ -127,8 +129,8 @@ test('DeleteVault while a multipart part streams in: the part is refused and its
       r.on('end', () => resolve({ status: r.statusCode!, body: b }));
     });
     req.on('error', reject);
-    req.write(data.subarray(0, MiB / 2));
-    sendRest = () => req.end(data.subarray(MiB / 2));
+    req.write(data.subarray(0, PART / 2));
+    sendRest = () => req.end(data.subarray(PART / 2));
   });
   // The handler has looked the vault and the upload up once the part's temp file exists.
   while (blobFiles(s).tmp.length === 0) await new Promise((r) => setImmediate(r));

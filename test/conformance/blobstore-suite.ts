@@ -98,6 +98,68 @@ export function blobStoreConformance(name: string, open: (id: string) => Promise
       assert.equal(await store.size(key), 7);
     });
 
+    test('put stores a whole blob at once, small or large; it reads back; nothing is left in temp', async () => {
+      const tempBefore = await inspect.tempCount?.(id);
+      for (const data of [Buffer.from('x'), randomBytes(1024), randomBytes(64 * 1024 + 1), randomBytes(1024 * 1024)]) {
+        const key = store.newKey('blob');
+        await store.put(key, data);
+        assert.equal(await store.size(key), data.length);
+        assert.ok((await collect(store.read(key, 0, data.length))).equals(data));
+        assert.ok((await keys(store)).includes(key));
+      }
+      if (tempBefore !== undefined) assert.equal(await inspect.tempCount!(id), tempBefore);
+    });
+
+    test('`after` holds a blob back: nothing is published under its key before it resolves (put, and create + commit); if it rejects, nothing is published and no temporary bytes stay', async () => {
+      const tempBefore = await inspect.tempCount?.(id);
+      const gate = () => {
+        let open!: () => void;
+        let fail!: (e: Error) => void;
+        const after = new Promise<void>((res, rej) => {
+          open = res;
+          fail = rej;
+        });
+        return { after, open, fail };
+      };
+      const viaPut = (key: string, data: Buffer, after: Promise<void>) => store.put(key, data, { after });
+      const viaWriter = async (key: string, data: Buffer, after: Promise<void>) => {
+        const w = await store.create(key, { size: data.length, after });
+        try {
+          await w.write(data);
+          await w.commit();
+        } catch (e) {
+          await w.abort();
+          throw e;
+        }
+      };
+      for (const write of [viaPut, viaWriter]) {
+        for (const outcome of ['resolve', 'reject'] as const) {
+          const data = randomBytes(3000);
+          const key = store.newKey('blob');
+          const g = gate();
+          let settled = false;
+          const op = write(key, data, g.after).finally(() => (settled = true));
+          op.catch(() => {});
+          // Another blob stored meanwhile went through every step the held one could have taken.
+          await put(store, randomBytes(3000));
+          assert.equal(settled, false, `${write.name}: settled before \`after\``);
+          assert.equal(await store.size(key), null, `${write.name}: visible before \`after\``);
+          assert.ok(!(await keys(store)).includes(key));
+          if (outcome === 'resolve') {
+            g.open();
+            await op;
+            assert.ok((await collect(store.read(key, 0, data.length))).equals(data));
+          } else {
+            g.fail(new Error('the record did not become durable'));
+            await assert.rejects(op, /did not become durable/);
+            assert.equal(await store.size(key), null);
+            assert.ok(!(await keys(store)).includes(key));
+          }
+        }
+      }
+      if (tempBefore !== undefined) assert.equal(await inspect.tempCount!(id), tempBefore, 'no temporary bytes left');
+    });
+
     test('an aborted write leaves nothing visible, and abort is idempotent', async () => {
       const before = await keys(store);
       const w = await store.create(store.newKey('blob'));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Errors } from '../../domain/errors.js';
 import { reduceDigests } from '../../domain/treehash.js';
 import type { OpContext, OpInput } from '../types.js';
@@ -8,6 +9,16 @@ import { withIdleTimeout } from '../../lib/streams.js';
 import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
 
 const BATCHES_IN_FLIGHT = 8;
+
+/**
+ * A body of at most one tree-hash leaf (1 MiB) has a tree hash equal to its SHA-256, so one hash
+ * on the main thread verifies both, and the blob is written in one piece (BlobStore.put). Handing
+ * such a body to the two hash workers cost more than hashing it: two round trips per batch and
+ * per worker (measured in bench/upload-latency.ts, see the commit message).
+ */
+const SMALL_BODY = BATCH;
+/** Small bodies above this size are assembled in a pooled batch instead of a fresh buffer. */
+const POOLED_BODY = 64 * 1024;
 
 /**
  * Two worker threads per process hash every upload: one keeps the linear SHA-256 of each body,
@@ -54,9 +65,10 @@ export interface Ingested {
 /**
  * Streams the request body into a new blob while computing the linear SHA-256 and the tree hash,
  * then checks both against what the client signed and declared. The blob's key is recorded as
- * pending under this process's lease (`store.blobs.begin`) before the first byte is written, so
- * that no other process takes it for an orphan and, if this one dies, the sweep reclaims it. Only
- * a body that matches both hashes is committed (fsync, rename, fsync dir); the caller's metadata
+ * pending under this process's lease (`store.blobs.beginDeferred`) before the first byte is
+ * written, so that no other process takes it for an orphan and, if this one dies, the sweep
+ * reclaims it; that record is durable before the blob is published. Only a body that matches both
+ * hashes is committed (fsync, rename, fsync dir); the caller's metadata
  * commit then turns the blob live and must `discardBlob` it when that fails. On any failure here
  * (a full disk included) the temp file is removed, the pending blob discarded and nothing is
  * stored; a lapsed lease answers a retryable 503. Memory use is bounded by the writer's batch,
@@ -78,13 +90,17 @@ export async function ingestBody(ctx: OpContext, input: OpInput, expectedLength:
 async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['stream']>, input: OpInput, expectedLength: number, declaredTreeHash: string): Promise<Ingested> {
   const { blobs, store, leases } = ctx.app;
   const blobKey = blobs.newKey('blob');
-  await store.blobs.begin(blobKey, leases.owner, leases.until());
+  // The pending record is committed now and made durable while the body streams in (a WAL fsync
+  // shared with other uploads on SQLite); the blob store publishes nothing under the key before
+  // that (`after`), so a published blob is always known to the metadata, even after power loss.
+  const { durable } = await store.blobs.beginDeferred(blobKey, leases.owner, leases.until());
+  if (expectedLength <= SMALL_BODY) return ingestSmall(ctx, stream, input, expectedLength, declaredTreeHash, blobKey, durable);
   let writer: BlobWriter | null = null;
   const linear = (linearWorker ??= new Sha256Worker()).begin();
   const tree = (leafWorker ??= new Sha256Worker()).begin({ leaves: true });
   try {
     // The size is known (Content-Length): the S3 store streams it in one PutObject.
-    writer = await blobs.create(blobKey, { size: expectedLength });
+    writer = await blobs.create(blobKey, { size: expectedLength, after: durable });
     const w = writer;
     let size = 0;
     // Each byte is copied once, into a shared batch that the file write and both hashes read in
@@ -138,6 +154,68 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
     await writer?.abort();
     await discardBlob(ctx, blobKey);
     throw leaseLostAsRetryable(ctx, e);
+  }
+}
+
+/**
+ * ingestAdmitted for a body of at most one leaf: the chunks are hashed as they arrive and
+ * assembled in one buffer (the only chunk itself, when the body came in one), which is then
+ * stored in one go. Same checks, same order, same errors as the streaming path.
+ */
+async function ingestSmall(
+  ctx: OpContext,
+  stream: NonNullable<OpInput['stream']>,
+  input: OpInput,
+  expectedLength: number,
+  declaredTreeHash: string,
+  blobKey: string,
+  durable: Promise<void>,
+): Promise<Ingested> {
+  let pooled: Buffer | null = null;
+  try {
+    const hash = createHash('sha256');
+    let body: Buffer | null = null;
+    let size = 0;
+    for await (const chunk of withIdleTimeout(stream as AsyncIterable<Buffer>, ctx.app.config.uploadBodyTimeout)) {
+      // Past Content-Length the body is only counted, for the error below.
+      if (size + chunk.length <= expectedLength) {
+        if (size === 0 && chunk.length === expectedLength) {
+          body = chunk;
+        } else {
+          if (!body) {
+            pooled = expectedLength > POOLED_BODY ? takeBatch(BATCH) : null;
+            body = pooled ? pooled.subarray(0, expectedLength) : Buffer.allocUnsafe(expectedLength);
+          }
+          chunk.copy(body, size);
+        }
+        hash.update(chunk);
+      }
+      size += chunk.length;
+    }
+    if (size !== expectedLength) {
+      throw Errors.invalidParameter(`The request body was ${size} bytes long but Content-Length is ${expectedLength}`);
+    }
+    body ??= Buffer.alloc(0);
+    // One leaf: the tree hash is the SHA-256 of the body.
+    const digest = hash.digest();
+    const hex = digest.toString('hex');
+    if (input.contentSha256 !== null && hex !== input.contentSha256) {
+      throw Errors.invalidSignature(CONTENT_SHA256_MISMATCH);
+    }
+    if (hex !== declaredTreeHash) {
+      throw Errors.invalidParameter(
+        `Checksum mismatch: the x-amz-sha256-tree-hash header is ${declaredTreeHash} but the tree hash of the received body is ${hex}`,
+      );
+    }
+    await ctx.app.blobs.put(blobKey, body, { after: durable }).catch((e: unknown) => {
+      throw blobWriteLeaseLost(e, blobKey);
+    });
+    return { blobKey, size, treeHash: hex, leaves: digest };
+  } catch (e) {
+    await discardBlob(ctx, blobKey);
+    throw leaseLostAsRetryable(ctx, e);
+  } finally {
+    if (pooled) giveBatch(pooled);
   }
 }
 

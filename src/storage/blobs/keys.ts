@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomPooled } from '../../domain/ids.js';
 
 /** Every store's key: 'b' (plain) or 'm' (manifest), then 32 hex digits (see newBlobKey). */
 export const KEY_RE = /^[bm][0-9a-f]{32}$/;
@@ -8,7 +8,7 @@ export const KEY_RE = /^[bm][0-9a-f]{32}$/;
  * its end), 20 random hex digits (the fs store shards on the last two).
  */
 export function newBlobKey(kind: 'blob' | 'manifest'): string {
-  return (kind === 'manifest' ? 'm' : 'b') + Date.now().toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
+  return (kind === 'manifest' ? 'm' : 'b') + Date.now().toString(16).padStart(12, '0').slice(-12) + randomPooled(10).toString('hex');
 }
 
 /** A missing blob, reported like the fs store's (callers test `code === 'ENOENT'`, e.g. BlobLeaseLostError). */

@@ -59,9 +59,19 @@ export interface BlobStore extends BlobReaderContract {
   /**
    * Starts writing the blob `key` (from newKey('blob')). `size`, when the caller knows it (an
    * upload's Content-Length), lets the S3 store stream the bytes in one PutObject; the writer must
-   * then get exactly that many bytes before `commit`.
+   * then get exactly that many bytes before `commit`. `after` (e.g. the durability of the blob's
+   * pending record, `store.blobs.beginDeferred`): nothing is published under the key before it
+   * resolves, and if it rejects, `commit` rejects and publishes nothing. The fs store waits for it
+   * at `commit`, beside its own fsync; the S3 store, whose PutObject may complete with the last
+   * byte, waits for it before it sends anything.
    */
-  create(key: string, opts?: { size?: number }): Promise<BlobWriter>;
+  create(key: string, opts?: { size?: number; after?: Promise<unknown> }): Promise<BlobWriter>;
+  /**
+   * Stores the whole blob `key` (from newKey('blob')) at once: what create + write + commit do, in
+   * fewer steps (small uploads). `bytes` must stay unchanged until it settles. `after` as for
+   * `create`. On failure nothing is published and no temporary bytes are left.
+   */
+  put(key: string, bytes: Buffer, opts?: { after?: Promise<unknown> }): Promise<void>;
   /**
    * Stores the manifest `key` (from newKey('manifest')): a blob whose bytes are its members' bytes
    * back to back. Completing a multipart upload writes one of these instead of copying GiBs of

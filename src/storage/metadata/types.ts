@@ -510,6 +510,16 @@ export interface UploadRepo {
 export interface BlobRepo extends BlobRefRepoContract {
   /** Records a pending blob, written by `owner`, reclaimable once `leaseUntil` has passed. */
   begin(blobKey: string, owner: string, leaseUntil: number): Promise<void>;
+  /**
+   * `begin` whose durability may come later: it resolves once the record is committed (this
+   * process's sweeps see it, and a crash of the process keeps it), and `durable` resolves once it
+   * would survive power loss too (rejects if that failed). The blob's bytes must not be published
+   * under its key before `durable` resolves (BlobWriter.commit / BlobStore.put `after`), so that a
+   * published blob is always known to the metadata. SQLite: a commit without fsync, then a WAL fsync
+   * shared with other callers, off the main thread (an upload's body streams meanwhile).
+   * PostgreSQL: `begin`, already durable.
+   */
+  beginDeferred(blobKey: string, owner: string, leaseUntil: number): Promise<{ durable: Promise<void> }>;
   /** Extends the lease of every pending blob of `owner` to `leaseUntil`; returns how many. */
   renewPending(owner: string, leaseUntil: number): Promise<number>;
   /**

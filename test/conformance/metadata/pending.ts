@@ -42,6 +42,23 @@ export function pendingSection({ withStore }: SuiteContext): void {
     assert.deepEqual(await garbage(s), ['blob-A1'], 'live with exactly one reference, held by the archive');
   });
 
+  withStore('beginDeferred: known at once, like begin; `durable` resolves; the blob then behaves as one begun with begin (reaped when its lease lapses, turned live by archives.create)', async (s) => {
+    const v = await makeVault(s);
+    const { durable } = await s.blobs.beginDeferred('blob-D1', 'writer-1', 5000);
+    assert.equal(await s.blobs.known('blob-D1'), true, 'recorded before durable resolves');
+    await durable;
+    const second = await s.blobs.beginDeferred('blob-D2', 'writer-1', 2000);
+    await second.durable;
+    assert.equal(await s.blobs.renewPending('writer-1', 3000), 2);
+    assert.equal(await s.blobs.reapExpiredPending(3001, 10), 2);
+    assert.deepEqual(await garbage(s), ['blob-D1', 'blob-D2']);
+    const third = await s.blobs.beginDeferred('blob-D3', 'writer-1', 5000);
+    await third.durable;
+    await s.archives.create(archiveRecord(v, 'D3', { blobKey: 'blob-D3' }), leaves(1));
+    assert.equal(await s.blobs.reapExpiredPending(AFTER_ALL, 10), 0);
+    assert.equal((await s.archives.get(v, 'D3'))?.blobKey, 'blob-D3');
+  });
+
   withStore('archives.create after its pending blob was reaped: BlobLeaseLostError, nothing written, counters unchanged', async (s) => {
     const v = await makeVault(s);
     await makeArchive(s, v, 'A0', { size: 7, createdAt: 1500 });

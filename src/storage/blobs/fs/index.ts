@@ -1,10 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, fsync, openSync, renameSync, rmSync, write, writeSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobStore, BlobWriter, ManifestMember } from '../types.js';
 import { KEY_RE, newBlobKey } from '../keys.js';
 import { BATCH as WRITE_BATCH, fillBatch, giveBatch, takeBatch } from '../../../lib/batch-pool.js';
+import { GroupSync } from '../../group-sync.js';
+
+const fsyncFd = promisify(fsync);
+const writeFd = promisify(write);
 
 const WRITES_IN_FLIGHT = 4;
 /**
@@ -18,6 +23,11 @@ const SYNC_EVERY = 32 * 1024 * 1024;
  * reads gave 1.0–1.4 GiB/s. Memory stays bounded: a few chunks per download in flight.
  */
 const READ_CHUNK = 2 * 1024 * 1024;
+/**
+ * `put` writes a blob up to this size with one write(2) on the main thread (tens of µs); larger
+ * ones on the libuv pool, where a write held up by writeback cannot stall other requests.
+ */
+const PUT_SYNC_WRITE = 64 * 1024;
 
 /**
  * Filesystem BlobStore: `<root>/data/<2 hex>/<key>` for committed blobs, `<root>/tmp/<key>` for a
@@ -34,6 +44,10 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   readonly #tmp: string;
   readonly #data: string;
+  /** Shard directories known to exist durably (created and their entry in data/ fsynced, or found). */
+  readonly #shards = new Map<string, Promise<void>>();
+  /** An open descriptor and a shared fsync per directory that publishes renames into (≤ 257). */
+  readonly #dirs = new Map<string, { fd: number; sync: GroupSync }>();
 
   constructor(root: string) {
     this.root = root;
@@ -71,18 +85,70 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** Ignores `create(key, { size })`: a file grows as it is written. */
-  async create(key: string): Promise<BlobWriter> {
+  async create(key: string, opts: { after?: Promise<unknown> } = {}): Promise<BlobWriter> {
     if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
-    return FsBlobWriter.open(this, this.#tmpPath(key), key);
+    return FsBlobWriter.open(this, this.#tmpPath(key), key, opts.after);
+  }
+
+  /**
+   * The whole blob in one go: open, write, fsync (beside `after`), close, then publish. Against
+   * create + write + commit for a 1 KiB upload this saves the batch copy and five trips through
+   * the libuv pool (each a thread wake-up): open, write, close and rename of a small file run here
+   * on the main thread (strace -c: ≈ 25, 10, 3 and 10 µs); only the fsyncs go to the pool.
+   */
+  async put(key: string, bytes: Buffer, opts: { after?: Promise<unknown> } = {}): Promise<void> {
+    if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
+    const tmpPath = this.#tmpPath(key);
+    // 'wx': a key is written once; a second writer for the same key fails instead of sharing the file.
+    const fd = openSync(tmpPath, 'wx');
+    try {
+      try {
+        if (bytes.length <= PUT_SYNC_WRITE) {
+          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, off);
+        } else {
+          for (let off = 0; off < bytes.length; ) off += (await writeFd(fd, bytes, off, bytes.length - off, off)).bytesWritten;
+        }
+        await settledBoth(fsyncFd(fd), opts.after);
+      } finally {
+        closeSync(fd);
+      }
+      await this.publish(tmpPath, key);
+    } catch (e) {
+      // Left in tmp/ when the write, the fsync, `after` or the rename failed; a lapsed lease's
+      // reclaim may have removed it already (the rename then failed with ENOENT).
+      rmSync(tmpPath, { force: true });
+      throw e;
+    }
   }
 
   /** Moves a flushed temp file into place and makes the rename durable. */
   async publish(tmpPath: string, key: string): Promise<void> {
-    const dir = join(this.#data, key.slice(-2));
-    // A new shard directory is itself an entry of data/: make that durable too (power loss).
-    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.#data);
-    await rename(tmpPath, this.#path(key));
-    await fsyncDir(dir);
+    const shard = key.slice(-2);
+    const dir = join(this.#data, shard);
+    let ready = this.#shards.get(shard);
+    if (!ready) {
+      // A new shard directory is itself an entry of data/: make that durable too (power loss).
+      // Every publish into the shard waits for that, not only the one that created it.
+      ready = mkdir(dir, { recursive: true }).then(async (created) => {
+        if (created !== undefined) await this.#syncDir(this.#data);
+      });
+      this.#shards.set(shard, ready);
+      ready.catch(() => this.#shards.delete(shard));
+    }
+    await ready;
+    renameSync(tmpPath, this.#path(key));
+    await this.#syncDir(dir);
+  }
+
+  /** fsync of a directory through a descriptor kept open, shared by concurrent callers. */
+  #syncDir(dir: string): Promise<void> {
+    let d = this.#dirs.get(dir);
+    if (!d) {
+      const fd = openSync(dir, 'r');
+      d = { fd, sync: new GroupSync(() => fd) };
+      this.#dirs.set(dir, d);
+    }
+    return d.sync.sync();
   }
 
   async createManifest(key: string, members: ManifestMember[]): Promise<void> {
@@ -168,16 +234,22 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const dirs = [...this.#dirs.values()];
+    this.#dirs.clear();
+    this.#shards.clear();
+    for (const d of dirs) {
+      await d.sync.idle();
+      closeSync(d.fd);
+    }
+  }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** Waits for both; rejects with the first failure (after both settled, so no fsync outlives its descriptor). */
+async function settledBoth(a: Promise<unknown>, b: Promise<unknown> | undefined): Promise<void> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
 }
 
 class FsBlobWriter implements BlobWriter {
@@ -202,18 +274,23 @@ class FsBlobWriter implements BlobWriter {
   #done = false;
   #unsynced = 0;
   #syncing: Promise<void> | null = null;
+  /** Waited for beside the final fsync, before the rename (BlobStore.create `after`). */
+  readonly #after: Promise<unknown> | undefined;
 
-  private constructor(store: FsBlobStore, fh: FileHandle, tmpPath: string, key: string) {
+  private constructor(store: FsBlobStore, fh: FileHandle, tmpPath: string, key: string, after: Promise<unknown> | undefined) {
     this.#store = store;
     this.#fh = fh;
     this.#tmpPath = tmpPath;
     this.key = key;
+    this.#after = after;
+    // Observed here, so that an `after` that fails before commit is no unhandled rejection.
+    after?.catch(() => {});
   }
 
-  static async open(store: FsBlobStore, tmpPath: string, key: string): Promise<FsBlobWriter> {
+  static async open(store: FsBlobStore, tmpPath: string, key: string, after?: Promise<unknown>): Promise<FsBlobWriter> {
     // 'wx': a key is written once; a second writer for the same key fails instead of sharing the file.
     const fh = await open(tmpPath, 'wx');
-    return new FsBlobWriter(store, fh, tmpPath, key);
+    return new FsBlobWriter(store, fh, tmpPath, key, after);
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -295,7 +372,7 @@ class FsBlobWriter implements BlobWriter {
     await this.#syncing;
     if (this.#error) throw this.#error;
     const fh = this.#fh;
-    await fh.sync();
+    await settledBoth(fh.sync(), this.#after);
     await fh.close();
     this.#fh = null;
     // ENOENT when delete(key) removed the unfinished write meanwhile (its lease lapsed).

@@ -113,12 +113,25 @@ export class S3BlobStore implements BlobStore {
     return newBlobKey(kind);
   }
 
-  async create(key: string, opts: { size?: number } = {}): Promise<BlobWriter> {
+  /** `after` is awaited first: a PutObject may complete with its last byte, before `commit`. */
+  async create(key: string, opts: { size?: number; after?: Promise<unknown> } = {}): Promise<BlobWriter> {
     if (this.isManifest(key)) throw new Error(`Not a blob key: ${key}`);
     const objectKey = this.objectKey(key);
+    await opts.after;
     if (opts.size !== undefined) return new S3PutWriter(this, key, objectKey, opts.size);
     const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey }));
     return new S3MultipartWriter(this, key, objectKey, r.UploadId!);
+  }
+
+  async put(key: string, bytes: Buffer, opts: { after?: Promise<unknown> } = {}): Promise<void> {
+    const w = await this.create(key, { size: bytes.length, ...(opts.after ? { after: opts.after } : {}) });
+    try {
+      await w.write(bytes);
+      await w.commit();
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
   }
 
   async createManifest(key: string, members: ManifestMember[]): Promise<void> {

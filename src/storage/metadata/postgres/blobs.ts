@@ -67,6 +67,12 @@ export class PgBlobRepo implements BlobRepo {
     await this.#db.query('INSERT INTO pending_blobs (blob_key, owner, lease_until, created_at) VALUES ($1, $2, $3, $4)', [blobKey, owner, leaseUntil, Date.now()]);
   }
 
+  /** A committed row is durable already (synchronous_commit = on, the default). */
+  async beginDeferred(blobKey: string, owner: string, leaseUntil: number) {
+    await this.begin(blobKey, owner, leaseUntil);
+    return { durable: Promise.resolve() };
+  }
+
   async renewPending(owner: string, leaseUntil: number) {
     return (await this.#db.query('UPDATE pending_blobs SET lease_until = $1 WHERE owner = $2', [leaseUntil, owner])).rowCount ?? 0;
   }

@@ -1,4 +1,5 @@
 import type { SqliteDb } from './db.js';
+import type { WalDurability } from './durability.js';
 import { BlobLeaseLostError } from '../errors.js';
 import type { BlobRepo } from '../types.js';
 
@@ -10,10 +11,12 @@ import type { BlobRepo } from '../types.js';
  */
 export class SqliteBlobRepo implements BlobRepo {
   readonly #db: SqliteDb;
+  readonly #durability: WalDurability;
   readonly #s;
 
-  constructor(db: SqliteDb) {
+  constructor(db: SqliteDb, durability: WalDurability) {
     this.#db = db;
+    this.#durability = durability;
     this.#s = {
       insert: db.prepare('INSERT INTO blobs (blob_key, size, refs, created_at) VALUES (?, ?, ?, ?)'),
       get: db.prepare('SELECT refs FROM blobs WHERE blob_key = ?'),
@@ -77,6 +80,12 @@ export class SqliteBlobRepo implements BlobRepo {
 
   async begin(blobKey: string, owner: string, leaseUntil: number) {
     this.#s.begin.run(blobKey, owner, leaseUntil, Date.now());
+  }
+
+  /** NORMAL commit, then the shared WAL fsync (WalDurability): an upload's record costs no fsync of its own. */
+  async beginDeferred(blobKey: string, owner: string, leaseUntil: number) {
+    const { durable } = this.#durability.commit(() => this.#s.begin.run(blobKey, owner, leaseUntil, Date.now()));
+    return { durable };
   }
 
   async renewPending(owner: string, leaseUntil: number) {

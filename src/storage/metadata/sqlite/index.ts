@@ -13,6 +13,7 @@ import { SqliteArchiveRepo } from './archives.js';
 import { SqliteUploadRepo } from './uploads.js';
 import { SqliteStatsRepo } from './stats.js';
 import { InProcessSignals } from './signals.js';
+import { WalDurability } from './durability.js';
 import type { AccountRepo, MetadataStore } from '../types.js';
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -35,11 +36,13 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly outbox: SqliteOutboxRepo;
   readonly jobs: SqliteJobRepo;
   readonly stats: SqliteStatsRepo;
+  readonly durability: WalDurability;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = openSqlite(file);
-    this.blobs = new SqliteBlobRepo(this.db);
+    this.durability = new WalDurability(this.db);
+    this.blobs = new SqliteBlobRepo(this.db, this.durability);
     this.vaults = new SqliteVaultRepo(this.db, this.blobs);
     this.state = new SqliteStateRepo(this.db);
     this.accounts = new SqliteAccountRepo(this.db);
@@ -53,6 +56,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close() {
+    await this.durability.close();
     if (this.db.open) this.db.close();
   }
 }
