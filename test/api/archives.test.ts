@@ -285,15 +285,20 @@ test('UploadArchive publishes its blob and answers only once the pending record 
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
       let heldKey: string | null = null;
+      let entered!: () => void;
+      const enteredP = new Promise<void>((r) => (entered = r));
+      // The first call (the held upload's: the other one starts only after it) is held.
       blobs.beginDeferred = async (key, owner, until) => {
-        const r = await original.call(blobs, key, owner, until);
-        if (heldKey !== null) return r;
+        if (heldKey !== null) return original.call(blobs, key, owner, until);
         heldKey = key;
+        const r = await original.call(blobs, key, owner, until);
+        entered();
         return { durable: r.durable.then(() => gate) };
       };
       const data = randomBytes(size);
       let answered = false;
       const held = uploadArchive(s, 'held', data).finally(() => (answered = true));
+      await enteredP;
       // An upload that is not held goes through every step meanwhile.
       assert.equal((await uploadArchive(s, 'held', randomBytes(size))).status, 201);
       assert.ok(heldKey !== null);
