@@ -461,43 +461,14 @@ async function main(): Promise<void> {
   if (want('multipart')) await multipart(dir);
   if (want('inventory')) await inventory(dir);
   if (want('rates')) await rates(dir);
+  // What the workloads in their own files (backends, cluster, small) take from this one.
+  const deps = { firnDir: dir, rounds: ROUNDS, quick: args.includes('--quick'), work: WORK, py, dataFile, measured, record, notes, log: (m: string) => console.error(m) };
   // Not part of `all`: it needs PostgreSQL (scripts/postgres.sh).
-  if (workloads.includes('backends')) {
-    await backendsBench({
-      firnDir: dir,
-      rounds: ROUNDS,
-      archives: INVENTORY_N,
-      quick: args.includes('--quick'),
-      work: WORK,
-      py,
-      dataFile,
-      measured,
-      record,
-      notes,
-      log: (m) => console.error(m),
-    });
-  }
+  if (workloads.includes('backends')) await backendsBench({ ...deps, archives: INVENTORY_N });
   // Not part of `all`: it needs PostgreSQL and radosgw (scripts/postgres.sh, scripts/radosgw.sh).
-  if (workloads.includes('cluster')) {
-    extraSections.push(
-      ...(await clusterBench({ firnDir: dir, rounds: ROUNDS, quick: args.includes('--quick'), work: WORK, py, dataFile, notes, log: (m) => console.error(m) })),
-    );
-  }
+  if (workloads.includes('cluster')) extraSections.push(...(await clusterBench(deps)));
   // Not part of `all`: it needs wrk (apt-get install -y wrk).
-  if (workloads.includes('small')) {
-    await smallBench({
-      firnDir: dir,
-      rounds: ROUNDS,
-      pairs: Number(flag('small-pairs', '2')),
-      work: WORK,
-      py,
-      dataFile,
-      measured,
-      record,
-      notes,
-      log: (m) => console.error(m),
-    });
-  }
+  if (workloads.includes('small')) await smallBench({ ...deps, pairs: Number(flag('small-pairs', '2')) });
   if (want('transfer')) {
     const f = await dataFile(Number(flag('transfer-mib', '1024')) * MiB);
     const t = await transferBench({ firnDir: dir, file: f.file, rounds: ROUNDS, work: WORK, log: (m) => console.error(m) });
