@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { schema } from '../config/schema.js';
 import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
-import { newRequestId } from './request-id.js';
+import { requestId } from '../domain/ids.js';
 import { resourceArn } from '../auth/resources.js';
 import { parseJsonLossless, stringifyJsonLossless } from './json.js';
 import { Router, type RouteDef } from './routes.js';
@@ -89,7 +89,7 @@ function lastResort(app: App, req: IncomingMessage, res: ServerResponse, e: unkn
 async function handle(app: App, router: Router, opts: HttpOptions, req: IncomingMessage, res: ServerResponse) {
   const started = process.hrtime.bigint();
   const bytesWrittenBefore = req.socket?.bytesWritten ?? 0;
-  const reqId = newRequestId();
+  const reqId = requestId();
   res.setHeader('x-amzn-RequestId', reqId);
   res.setHeader('Date', httpDate(app.wallClock.now()));
   const url = req.url ?? '/';
