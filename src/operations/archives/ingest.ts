@@ -6,6 +6,7 @@ import { blobWriteLeaseLost, discardBlob, header, leaseLostAsRetryable } from '.
 import type { BlobWriter } from '../../storage/blobs/types.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
 import { withIdleTimeout } from '../../lib/streams.js';
+import { streamed } from '../../lib/young-gc.js';
 import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
 
 const BATCHES_IN_FLIGHT = 8;
@@ -114,6 +115,7 @@ async function ingestAdmitted(ctx: OpContext, stream: NonNullable<OpInput['strea
       const n = len;
       batch = null;
       len = 0;
+      streamed(n);
       const done = Promise.all([linear.updateShared(b, n), tree.updateShared(b, n), w.writeShared(b, n)]).then(() => giveBatch(b));
       done.catch(() => {}); // awaited below, or abandoned when the upload fails
       inflight.push(done);
