@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { schema } from '../config/schema.js';
 import { Errors, GlacierError, isGlacierError, withReason } from '../domain/errors.js';
@@ -25,6 +25,7 @@ import { observeRequest } from './observe.js';
 import type { Caller, OpContext, OpInput, OpResult } from '../operations/types.js';
 import { rememberPathVault, VAULT_NAME_RE } from '../operations/common.js';
 import type { VaultRecord } from '../storage/metadata/types.js';
+import type { BodyChunk } from '../storage/verify.js';
 
 const GLACIER_VERSION = '2012-06-01';
 
@@ -311,6 +312,10 @@ async function writeResult(res: ServerResponse, result: OpResult): Promise<void>
     }
     return;
   }
+  if (result.chunks) {
+    await writeChunks(res, result.chunks);
+    return;
+  }
   if (result.json !== undefined) {
     // Written as a string: Node then sends the headers and the body in one write, not a writev of two buffers.
     const body = stringifyJsonLossless(result.json);
@@ -321,6 +326,52 @@ async function writeResult(res: ServerResponse, result: OpResult): Promise<void>
   }
   res.setHeader('Content-Length', 0);
   res.end();
+}
+
+/**
+ * Writes pooled chunks with backpressure, releasing each one in its write callback: only then has
+ * the socket handed the bytes to the kernel (or failed), so a buffer is never reused while it may
+ * still be sent. A failing source or a client that goes away cuts the body short, as pipeline does.
+ */
+async function writeChunks(res: ServerResponse, chunks: AsyncIterable<BodyChunk>): Promise<void> {
+  const it = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      const { bytes, release } = next.value;
+      if (res.destroyed) {
+        release();
+        break;
+      }
+      if (!res.write(bytes, () => release()) && !(await drained(res))) break;
+    }
+    if (!res.destroyed) {
+      res.end();
+      // As pipeline does: done once the last bytes are out (the access log counts them).
+      await finished(res).catch(() => {});
+    }
+  } catch {
+    res.destroy();
+  } finally {
+    await it.return?.(undefined).catch(() => {});
+  }
+}
+
+/** Resolves true at 'drain', false if the response closes first. */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }
 
 export function writeError(app: App, res: ServerResponse, e: unknown, op: string): void {

@@ -40,9 +40,9 @@ parentPort.on('message', (m) => {
   } else if (m.t === 'x') {
     hashes.delete(m.id);
   } else if (m.t === 'l') {
-    // One leaf, hashed and handed back with its bytes (verification of stored bytes).
-    const d = createHash('sha256').update(new Uint8Array(m.b, m.o, m.n)).digest();
-    parentPort.postMessage({ t: 'L', id: m.id, b: m.b, d: new Uint8Array(d) }, [m.b]);
+    // One leaf of a shared batch, hashed where it is (verification of stored bytes).
+    const d = createHash('sha256').update(new Uint8Array(m.b, 0, m.n)).digest();
+    parentPort.postMessage({ t: 'L', id: m.id, d: new Uint8Array(d) });
   }
 });
 `;
@@ -62,9 +62,7 @@ interface Pending {
 
 interface LeafCall {
   worker: Worker;
-  offset: number;
-  length: number;
-  resolve: (r: { digest: Buffer; bytes: Buffer }) => void;
+  resolve: (digest: Buffer) => void;
   reject: (e: Error) => void;
 }
 
@@ -77,13 +75,13 @@ export class Sha256Worker {
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.on('message', (m: { t: string; id: number; hex?: string; b?: ArrayBuffer; d?: Uint8Array }) => {
+    w.on('message', (m: { t: string; id: number; hex?: string; d?: Uint8Array }) => {
       if (m.t === 'L') {
         const c = this.#leafCalls.get(m.id);
         if (!c) return;
         this.#leafCalls.delete(m.id);
         this.#maybeUnref(c.worker);
-        c.resolve({ digest: Buffer.from(m.d!.buffer, m.d!.byteOffset, m.d!.byteLength), bytes: Buffer.from(m.b!, c.offset, c.length) });
+        c.resolve(Buffer.from(m.d!.buffer, m.d!.byteOffset, m.d!.byteLength));
         return;
       }
       const p = this.#pending.get(m.id);
@@ -140,17 +138,18 @@ export class Sha256Worker {
   }
 
   /**
-   * The SHA-256 of one leaf (up to 1 MiB), computed on the worker. `bytes` must own its whole
-   * ArrayBuffer (e.g. Buffer.allocUnsafeSlow): the buffer is transferred to the worker and back,
-   * never copied, and is unusable until the returned promise gives it back as `bytes`.
+   * The SHA-256 of the first `length` bytes (at most 1 MiB) of a batch from takeBatch(), computed
+   * on the worker where the bytes are (shared memory, never copied). The batch must not change
+   * until the promise settles.
    */
-  hashLeaf(bytes: Buffer): Promise<{ digest: Buffer; bytes: Buffer }> {
+  hashLeaf(batch: Buffer, length: number): Promise<Buffer> {
+    if (!(batch.buffer instanceof SharedArrayBuffer) || batch.byteOffset !== 0 || length > batch.length) throw new Error('a leaf must be hashed from a batch of takeBatch()');
     const w = this.#ensure();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#leafCalls.set(id, { worker: w, offset: bytes.byteOffset, length: bytes.length, resolve, reject });
+      this.#leafCalls.set(id, { worker: w, resolve, reject });
       w.ref();
-      w.postMessage({ t: 'l', id, b: bytes.buffer, o: bytes.byteOffset, n: bytes.length }, [bytes.buffer as ArrayBuffer]);
+      w.postMessage({ t: 'l', id, b: batch.buffer, n: length });
     });
   }
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
 import type { OperationName } from '../http/routes.js';
+import type { BodyChunk } from '../storage/verify.js';
 
 /** Who signed the request. */
 export interface Caller {
@@ -47,6 +48,11 @@ export interface OpResult {
   json?: unknown;
   /** Streamed as the body with backpressure; destroyed if the client disconnects. */
   stream?: Readable;
+  /**
+   * Streamed as the body like `stream`, from pooled buffers: each chunk is released once the
+   * socket has taken its bytes (or will never take them). A source that fails cuts the body short.
+   */
+  chunks?: AsyncIterable<BodyChunk>;
 }
 
 export type Handler = (ctx: OpContext, input: OpInput) => Promise<OpResult>;

@@ -73,6 +73,7 @@ export async function scrub(store: MetadataStore, blobs: BlobReaderContract, opt
         bad++;
         first ??= { index: leaf.index, reason: leaf.bad };
       }
+      leaf.release();
       progress.bytes += leaf.bytes.length;
       summary.bytes += leaf.bytes.length;
       opts.onProgress?.({ ...progress });

@@ -201,6 +201,40 @@ export function blobStoreConformance(name: string, open: (id: string) => Promise
       for (const mem of members) assert.equal(await store.size(mem.key), mem.size);
     });
 
+    test('readInto (where a store has it) fills a buffer in place: plain blobs, across manifest members, short only at the end; ENOENT when missing', async (t) => {
+      if (!store.readInto) return t.skip(`${name} reads through read() only`);
+      const parts = [randomBytes(1024 * 1024), randomBytes(300_000), randomBytes(5)];
+      const members = [];
+      for (const p of parts) members.push({ key: await put(store, p), size: p.length });
+      const m = await manifest(store, members);
+      const whole = Buffer.concat(parts);
+      const plain = members[0]!.key;
+      const into = async (key: string, pos: number, len: number): Promise<Buffer> => {
+        const target = Buffer.alloc(len, 0xee);
+        const n = await store.readInto!(key, pos, target);
+        // Bytes past the count are left as they were.
+        assert.ok(target.subarray(n).every((b) => b === 0xee), `untouched tail ${key} ${pos}+${len}`);
+        return target.subarray(0, n);
+      };
+      assert.ok((await into(plain, 0, 1024 * 1024)).equals(parts[0]!));
+      assert.ok((await into(plain, 1000, 4096)).equals(parts[0]!.subarray(1000, 5096)));
+      assert.ok((await into(plain, 1024 * 1024 - 10, 100)).equals(parts[0]!.subarray(-10)), 'short at the end of a blob');
+      assert.equal((await into(plain, 1024 * 1024, 10)).length, 0);
+      for (const [pos, len] of [
+        [0, whole.length],
+        [1024 * 1024 - 3, 300_004],
+        [1024 * 1024 + 299_999, 6],
+        [500, 1024 * 1024],
+      ] as const) {
+        assert.ok((await into(m, pos, len)).equals(whole.subarray(pos, pos + len)), `manifest ${pos}+${len}`);
+      }
+      assert.ok((await into(m, whole.length - 2, 50)).equals(whole.subarray(-2)), 'short at the end of a manifest');
+      await assert.rejects(() => store.readInto!(store.newKey('blob'), 0, Buffer.alloc(8)), { code: 'ENOENT' });
+      await store.delete(members[1]!.key);
+      await assert.rejects(() => store.readInto!(m, 1024 * 1024 - 1, Buffer.alloc(8)), { code: 'ENOENT' }, 'a missing member');
+      await store.delete(m);
+    });
+
     test('reading past the end of a manifest fails instead of returning short data', async () => {
       const key = await put(store, Buffer.from('abc'));
       const m = await manifest(store, [{ key, size: 3 }]);

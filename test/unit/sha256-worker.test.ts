@@ -71,3 +71,25 @@ test('leaf mode returns the 1 MiB leaf digests of the tree hash, whatever the ch
     await w.close();
   }
 });
+
+test('hashLeaf hashes the first n bytes of a pooled batch where they are, leaving the batch usable', async () => {
+  const { takeBatch } = await import('../../src/lib/batch-pool.js');
+  const w = new Sha256Worker();
+  try {
+    const batch = takeBatch();
+    randomBytes(batch.length).copy(batch);
+    const before = Buffer.from(batch);
+    for (const n of [0, 1, 777_777, batch.length]) {
+      assert.equal((await w.hashLeaf(batch, n)).toString('hex'), createHash('sha256').update(batch.subarray(0, n)).digest('hex'), `${n} bytes`);
+    }
+    // Not transferred or detached: the caller still owns the same bytes.
+    assert.equal(batch.length, before.length);
+    assert.ok(batch.equals(before));
+    const [a, b] = await Promise.all([w.hashLeaf(batch, 10), w.hashLeaf(takeBatch(), 0)]);
+    assert.equal(a.toString('hex'), createHash('sha256').update(before.subarray(0, 10)).digest('hex'));
+    assert.equal(b.toString('hex'), createHash('sha256').digest('hex'));
+    assert.throws(() => w.hashLeaf(Buffer.alloc(16), 16), /batch/);
+  } finally {
+    await w.close();
+  }
+});

@@ -75,13 +75,12 @@ export const GetJobOutput: Handler = async (ctx, input) => {
     const leaves = await leavesCovering(ctx, job, start, start + length);
     const th = downloadTreeHash(job, range, total, leaves);
     if (th !== null) headers['x-amz-sha256-tree-hash'] = th;
-    const stream =
-      ctx.app.config.verifyDownloads && leaves
-        ? verifiedRead(ctx.app.blobs, job.blobKey!, job.archiveSize!, leaves, start, start + length, ctx.signal, (e) =>
-            ctx.app.log.error({ archiveId: job.archiveId, vaultArn: job.vaultArn, jobId: job.jobId, mib: e.leafIndex, reason: e.reason }, 'archive bytes damaged: download cut short'),
-          )
-        : ctx.app.blobs.read(job.blobKey!, start, start + length, ctx.signal);
-    return { status: parsed.kind === 'range' ? 206 : 200, headers, stream };
+    const status = parsed.kind === 'range' ? 206 : 200;
+    if (!(ctx.app.config.verifyDownloads && leaves)) return { status, headers, stream: ctx.app.blobs.read(job.blobKey!, start, start + length, ctx.signal) };
+    const chunks = verifiedRead(ctx.app.blobs, job.blobKey!, job.archiveSize!, leaves, start, start + length, ctx.signal, (e) =>
+      ctx.app.log.error({ archiveId: job.archiveId, vaultArn: job.vaultArn, jobId: job.jobId, mib: e.leafIndex, reason: e.reason }, 'archive bytes damaged: download cut short'),
+    );
+    return { status, headers, chunks };
   }
   headers['Content-Type'] = contentTypeFor(job.inventory!.format);
   const key = job.outputKey!;

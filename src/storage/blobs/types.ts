@@ -7,6 +7,14 @@ import type { Readable } from 'node:stream';
 export interface BlobReaderContract {
   /** Streams bytes [start, endExclusive) of a blob. */
   read(blobKey: string, start: number, endExclusive: number, signal?: AbortSignal): Readable;
+  /**
+   * Optional, for stores that can read in place (the fs store): copies the blob's bytes from
+   * `position` into `target` until it is full or the blob ends, and resolves to how many were
+   * copied. ENOENT when the blob (or a manifest's member) is missing, as `read`. Verification
+   * (src/storage/verify.ts) reads whole leaves this way into pooled buffers, allocating nothing
+   * per MiB; stores without it are read through `read`.
+   */
+  readInto?(blobKey: string, position: number, target: Buffer): Promise<number>;
 }
 
 /** One blob being written. Nothing is visible under a key until `commit` resolves. */

@@ -168,6 +168,26 @@ export class FsBlobStore implements BlobStore {
     return key.startsWith('m');
   }
 
+  async readInto(key: string, position: number, target: Buffer): Promise<number> {
+    if (!(Number.isSafeInteger(position) && position >= 0)) throw new RangeError(`Invalid blob position ${position}`);
+    if (!this.isManifest(key)) return readFully(this.#path(key), position, target);
+    let offset = 0;
+    let filled = 0;
+    for (const m of await this.#members(key)) {
+      const at = position + filled;
+      if (filled === target.length) break;
+      if (at < offset + m.size) {
+        const want = Math.min(target.length - filled, offset + m.size - at);
+        const n = await readFully(this.#path(m.key), at - offset, target.subarray(filled, filled + want));
+        filled += n;
+        // A member shorter than recorded: the manifest's bytes end here.
+        if (n < want) break;
+      }
+      offset += m.size;
+    }
+    return filled;
+  }
+
   async #members(key: string): Promise<ManifestMember[]> {
     const doc = JSON.parse(await readFile(this.#path(key), 'utf8')) as { members: ManifestMember[] };
     return doc.members;
@@ -399,5 +419,21 @@ async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: n
   while (done < length) {
     const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
     done += bytesWritten;
+  }
+}
+
+/** Reads from `position` until `target` is full or the file ends; resolves to the bytes read. */
+async function readFully(path: string, position: number, target: Buffer): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    let n = 0;
+    while (n < target.length) {
+      const { bytesRead } = await fh.read(target, n, target.length - n, position + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n;
+  } finally {
+    await fh.close();
   }
 }
