@@ -306,6 +306,8 @@ class S3PutWriter implements BlobWriter {
   readonly #sent: Promise<unknown>;
   #failure: unknown = null;
   #done = false;
+  /** The last writeShared: the next one copies its batch after it. */
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(store: S3BlobStore, key: string, objectKey: string, size: number) {
     this.#store = store;
@@ -342,9 +344,16 @@ class S3PutWriter implements BlobWriter {
     });
   }
 
-  /** The request may still hold the bytes when this resolves, so the caller's batch is copied. */
+  /**
+   * The request may still hold the bytes when this resolves, so the caller's batch is copied — but
+   * only once the writes before it have drained: ingest keeps eight batches in flight, and copying
+   * each at once queued eight copies in the body (16 MiB per upload with the batches; three
+   * concurrent uploads raised a node's malloc heap by ≈ 50 MB, which it keeps).
+   */
   writeShared(batch: Buffer, len: number): Promise<void> {
-    return this.write(Buffer.from(batch.subarray(0, len)));
+    const p = this.#queue.then(() => this.write(Buffer.from(batch.subarray(0, len))));
+    this.#queue = p.catch(() => {});
+    return p;
   }
 
   async commit(): Promise<string> {
