@@ -14,6 +14,8 @@ import { httpAnswers } from '../test/helpers/http-probe.js';
 export class RssSampler {
   #timer: NodeJS.Timeout | null = null;
   #max = 0;
+  /** VmRSS when the window began: what the process already held (retained from earlier work). */
+  startRss = 0;
   constructor(readonly pid: number) {}
 
   static read(pid: number): { rss: number; hwm: number } {
@@ -29,7 +31,7 @@ export class RssSampler {
     } catch {
       // Older kernels or no permission: the polled maximum still works.
     }
-    this.#max = RssSampler.read(this.pid).rss;
+    this.#max = this.startRss = RssSampler.read(this.pid).rss;
     this.#timer = setInterval(() => {
       try {
         this.#max = Math.max(this.#max, RssSampler.read(this.pid).rss);
