@@ -126,7 +126,13 @@ export async function startFirn(buildDir: string, env: Record<string, string> = 
   let log = '';
   // BENCH_FIRN_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=DIR`.
   const nodeArgs = (process.env.BENCH_FIRN_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, join(buildDir, 'bin', 'firn.js'), 'serve'], {
+  // BENCH_FIRN_ENV: extra environment for the server only (not the clients), e.g. `MALLOC_ARENA_MAX=2`.
+  const extraEnv = Object.fromEntries((process.env.BENCH_FIRN_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  // Started as the installed `firn` command is, through bin/firn.js's first line (its node flags
+  // and malloc settings); with BENCH_FIRN_NODE_ARGS, by this node with those flags instead.
+  const bin = join(buildDir, 'bin', 'firn.js');
+  const [cmd, argv] = nodeArgs.length ? [process.execPath, [...nodeArgs, bin, 'serve']] : [bin, ['serve']];
+  const proc = spawn(cmd, argv, {
     cwd: buildDir,
     env: {
       ...process.env,
@@ -137,6 +143,7 @@ export async function startFirn(buildDir: string, env: Record<string, string> = 
       FIRN_ROOT_ACCESS_KEY_ID: KEY,
       FIRN_ROOT_SECRET_ACCESS_KEY: SECRET,
       FIRN_LOG_LEVEL: 'warn',
+      ...extraEnv,
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
