@@ -9,6 +9,7 @@ import { internalHandlers } from './http/internal.js';
 import { ensureRootCredentials, type RootCredentials } from './auth/bootstrap.js';
 import { lockDataDir } from './storage/data-dir.js';
 import { exclusiveStorage } from './storage/index.js';
+import { watchOldGeneration } from './lib/gc.js';
 
 export interface RunningServer {
   app: App;
@@ -70,6 +71,7 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
   const url = `http://${host}:${port}`;
   let closing: Promise<void> | null = null;
   const started = app;
+  const stopGcWatch = watchOldGeneration();
   return {
     app: started,
     server,
@@ -90,6 +92,7 @@ export async function startServer(config: Config, opts: { clock?: Clock; wallClo
           clearTimeout(cut);
         }
         await started.close();
+        stopGcWatch();
         lock.release();
       })();
       return closing;

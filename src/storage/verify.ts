@@ -1,5 +1,5 @@
 import { giveBatch, takeBatch } from '../lib/batch-pool.js';
-import { streamed } from '../lib/young-gc.js';
+import { streamed } from '../lib/gc.js';
 import { Sha256Worker } from '../lib/sha256-worker.js';
 import { MiB } from '../domain/treehash.js';
 import type { BlobReaderContract } from './blobs/types.js';

@@ -6,7 +6,7 @@ import { blobWriteLeaseLost, discardBlob, header, leaseLostAsRetryable } from '.
 import type { BlobWriter } from '../../storage/blobs/types.js';
 import { Sha256Worker } from '../../lib/sha256-worker.js';
 import { withIdleTimeout } from '../../lib/streams.js';
-import { streamed } from '../../lib/young-gc.js';
+import { streamed } from '../../lib/gc.js';
 import { BATCH, fillBatch, giveBatch, takeBatch } from '../../lib/batch-pool.js';
 
 const BATCHES_IN_FLIGHT = 8;
