@@ -3,10 +3,13 @@
  * many concurrent uploads a fresh 1 MiB buffer per batch and per consumer multiplied memory (200
  * concurrent 1 MiB uploads took the server to 0.8–0.95 GB RSS). Each byte is now copied once, into
  * a shared batch that the file write and both hash workers read in place; batches are taken when
- * bytes arrive (the first sized to the body) and reused. At most POOL_MAX idle batches are kept.
+ * bytes arrive (the first sized to the body) and reused. At most POOL_MAX idle batches are kept:
+ * what the pool holds stays in the process's RSS for good, and a node that once served three large
+ * uploads at once (nine batches each) kept 25–30 MiB of them. Batches beyond it are allocated when
+ * needed and freed at the next collections of the main thread and the hash workers.
  */
 export const BATCH = 1024 * 1024;
-const POOL_MAX = 64;
+const POOL_MAX = 16;
 const idle: SharedArrayBuffer[] = [];
 
 /**
