@@ -52,13 +52,14 @@ export function streamed(n: number): void {
 }
 
 /**
- * A full collection whenever the old generation has grown by OLD_GROWTH since the last one,
- * checked every CHECK_MS. Objects that outlive two young collections (requests in flight, query
+ * A full collection whenever the old generation has grown by OLD_GROWTH (or by half of what the
+ * last one left, if more) since the last one, checked every CHECK_MS. Objects that outlive two young collections (requests in flight, query
  * results, promises of a busy moment) are promoted and then wait for V8's next full collection,
  * which it schedules from the heap's limit, not from what the process holds: after 8 in-flight
  * InitiateJobs for 4 s, a node's old generation held 46 MB for 20 MB live, kept while the node
  * idled and under every transfer that followed. A full collection of such a heap takes ≈ 10–20 ms;
- * at most one per OLD_GROWTH of promoted garbage.
+ * at most one per OLD_GROWTH of promoted garbage. A collection costs in proportion to what is
+ * live, so a process with a large live heap waits for it to grow by half before collecting again.
  */
 const OLD_GROWTH = 16 * 1024 * 1024;
 const CHECK_MS = 1000;
@@ -73,12 +74,12 @@ function oldUsed(): number {
   return used;
 }
 
-/** One check: collects if the old generation grew by OLD_GROWTH. Returns whether it collected. */
+/** One check: collects if the old generation grew enough. Returns whether it collected. */
 export function checkOldGeneration(): boolean {
   const used = oldUsed();
   // V8 collected by itself meanwhile: measure growth from there.
   if (used < baseline) baseline = used;
-  if (!gc || used - baseline < OLD_GROWTH) return false;
+  if (!gc || used - baseline < Math.max(OLD_GROWTH, baseline / 2)) return false;
   // Without options: on Node 20, `{ type: 'major' }` left the old generation's garbage in place.
   gc();
   baseline = oldUsed();

@@ -34,6 +34,32 @@ test('a full collection once the old generation grew by 16 MiB of garbage, and n
   }
 });
 
+test('with a large live heap, the old generation may grow by half of it before a full collection', { timeout: 30_000 }, () => {
+  const oldUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
+  const promote = () => {
+    for (let i = 0; i < 4; i++) streamed(8 * 1024 * 1024);
+  };
+  const stop = watchOldGeneration();
+  try {
+    const live = Array.from({ length: 800_000 }, (_, i) => [i, i + 1, i + 2]); // ≈ 58 MB
+    promote();
+    assert.ok(checkOldGeneration(), 'no collection after the live data was promoted');
+    const baseline = oldUsed();
+    assert.ok(baseline > 48 * 1024 * 1024, `live data not in the old generation (${baseline} bytes)`);
+    // ≈ 25 MB of garbage: more than 16 MiB, less than half the live heap.
+    let garbage: number[][] | null = Array.from({ length: 350_000 }, (_, i) => [i, i + 1, i + 2]);
+    promote();
+    const grown = oldUsed() - baseline;
+    assert.ok(grown > 16 * 1024 * 1024 && grown < baseline / 2, `grown ${grown} bytes for ${baseline} live: adjust the sizes`);
+    assert.equal(garbage.length, 350_000);
+    garbage = null;
+    assert.equal(checkOldGeneration(), false);
+    assert.equal(live.length, 800_000);
+  } finally {
+    stop();
+  }
+});
+
 /** Resolves at the next garbage collection of this kind (perf_hooks' constants). */
 function gcOfKind(kind: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
