@@ -71,3 +71,43 @@ test('UploadArchive and a multipart upload (1 MiB parts, out of order) are store
   const fsData = join(s.dataDir, 'blobs', 'data');
   assert.ok(!existsSync(fsData) || readdirSync(fsData).length === 0, 'no blob files in the data directory');
 });
+
+test('a streamed PutObject whose pending blob is reaped while its bytes are on their way (a stalled node) → 503; the object that lands afterwards is deleted', async () => {
+  const g = new RawGlacier(s.url, 's3lease');
+  assert.equal((await g.createVault()).status, 201);
+  const app = s.running.app;
+  const blobs = app.blobs;
+  const create = blobs.create.bind(blobs);
+  let key: string | null = null;
+  blobs.create = async (k, opts) => {
+    blobs.create = create;
+    key = k;
+    const w = await create(k, opts);
+    // This process stalls past its lease before sending a byte: another node's sweep (here this
+    // one's) reaps the pending blob, deleting the object that does not exist yet.
+    await app.leases.stop();
+    s.clock.advance(app.leases.leaseMs + 1);
+    await app.blobMaintenance.sweep();
+    app.leases.start();
+    return w;
+  };
+  // Larger than one leaf: a writer of announced size, i.e. one streamed PutObject.
+  const r = await g.uploadArchive(randomBytes(3 * MiB + 1), 'late');
+  assert.equal(r.status, 503, r.body.toString());
+  assert.equal(r.json().code, 'ServiceUnavailableException');
+  assert.ok(key, 'the upload did not go through BlobStore.create');
+  // The PutObject completed after the reap; the failed commit handed what it stored to the
+  // collector (which a kick runs soon; here at once).
+  await app.blobMaintenance.collect();
+  assert.equal(await blobs.size(key), null);
+  const { bucket, prefix } = parseS3Url(blobUrl);
+  const client = testS3Client(s3);
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${key}` }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), []);
+  } finally {
+    client.destroy();
+  }
+  assert.equal((await g.req('GET', '')).json().NumberOfArchives, 0);
+  assert.equal((await g.uploadArchive(randomBytes(3 * MiB + 1), 'retry')).status, 201);
+});
