@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, stallPastLease as stallPastLeaseOf, type TestServer } from '../helpers/server.js';
 import { RawGlacier, seededBytes } from '../helpers/glacier-raw.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { treeHash } from '../../src/domain/treehash.js';
@@ -28,13 +28,7 @@ after(async () => {
 });
 
 /** This process stalls past its lease: the heartbeat stops, domain time passes the lease, a sweep reaps. */
-async function stallPastLease(): Promise<void> {
-  const app = s.running.app;
-  await app.leases.stop();
-  s.clock.advance(app.leases.leaseMs + 1);
-  await app.blobMaintenance.sweep();
-  app.leases.start();
-}
+const stallPastLease = () => stallPastLeaseOf(s);
 
 function assertLeaseLost(r: { status: number; json(): any }): void {
   assert.equal(r.status, 503);

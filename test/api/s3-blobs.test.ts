@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, stallPastLease, type TestServer } from '../helpers/server.js';
 import { RawGlacier } from '../helpers/glacier-raw.js';
 import { freshBucket, s3BlobConfig, testS3Client, useTestS3 } from '../helpers/s3.js';
 import { parseS3Url } from '../../src/storage/blobs/s3/url.js';
@@ -85,10 +85,7 @@ test('a streamed PutObject whose pending blob is reaped while its bytes are on t
     const w = await create(k, opts);
     // This process stalls past its lease before sending a byte: another node's sweep (here this
     // one's) reaps the pending blob, deleting the object that does not exist yet.
-    await app.leases.stop();
-    s.clock.advance(app.leases.leaseMs + 1);
-    await app.blobMaintenance.sweep();
-    app.leases.start();
+    await stallPastLease(s);
     return w;
   };
   // Larger than one leaf: a writer of announced size, i.e. one streamed PutObject.

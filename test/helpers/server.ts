@@ -318,3 +318,15 @@ export async function signedUploadHeaders(
   const signed = await signer.sign(new HttpRequest({ method: opts.method ?? 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers }));
   return signed.headers as Record<string, string>;
 }
+
+/**
+ * The server's process stalls past its lease: its heartbeat stops, domain time passes the lease,
+ * and a sweep (another node's, in effect) reaps its pending blobs. The heartbeat then resumes.
+ */
+export async function stallPastLease(s: TestServer): Promise<void> {
+  const app = s.running.app;
+  await app.leases.stop();
+  s.clock.advance(app.leases.leaseMs + 1);
+  await app.blobMaintenance.sweep();
+  app.leases.start();
+}
