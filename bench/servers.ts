@@ -128,7 +128,7 @@ export async function startFirn(buildDir: string, env: Record<string, string> = 
   const nodeArgs = (process.env.BENCH_FIRN_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_FIRN_ENV: extra environment for the server only (not the clients), e.g. `MALLOC_ARENA_MAX=2`.
   const extraEnv = Object.fromEntries((process.env.BENCH_FIRN_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  // Started as the installed `firn` command is, through bin/firn.js's first line (its node flags
+  // Started as the installed `firn` command is, through bin/firn.js's launcher lines (its node flags
   // and malloc settings); with BENCH_FIRN_NODE_ARGS, by this node with those flags instead.
   const bin = join(buildDir, 'bin', 'firn.js');
   const [cmd, argv] = nodeArgs.length ? [process.execPath, [...nodeArgs, bin, 'serve']] : [bin, ['serve']];
